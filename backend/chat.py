@@ -1,0 +1,152 @@
+"""The ChatKit server: answers a thread through the Agents SDK with a LiteLLM model.
+
+Importing this module imports ChatKit's server and the Agents SDK (seconds), so the background loader
+does it; `backend.llm` (LiteLLM) is awaited separately, only when a message is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import ModuleType
+from typing import Any
+
+from agents import Agent, ModelSettings, RunConfig, Runner
+from chatkit.agents import AgentContext, ThreadItemConverter, stream_agent_response
+from chatkit.errors import CustomStreamError
+from chatkit.server import ChatKitServer
+from chatkit.types import (
+    AssistantMessageItem,
+    FeedbackKind,
+    ThreadItemAddedEvent,
+    ThreadItemDoneEvent,
+    ThreadItemUpdatedEvent,
+    ThreadMetadata,
+    ThreadStreamEvent,
+    UserMessageItem,
+    UserMessageTextContent,
+)
+from openai.types.responses import EasyInputMessageParam
+
+from .keys import SecretStore
+from .models import MissingKeyError, route
+from .settings import SettingsFile
+from .store import JsonFileStore
+
+log = logging.getLogger(__name__)
+
+# What the Agents SDK calls every message from a chat-completions model (all LiteLLM ones).
+FAKE_ID = "__fake_id__"
+
+
+class PlainTextConverter(ThreadItemConverter):
+    """ChatKit's converter, but past answers go back as plain text.
+
+    The default sends them as `output_text` parts, which the chat-completions path rejects from the
+    second turn on.
+    """
+
+    async def assistant_message_to_input(self, item: AssistantMessageItem) -> EasyInputMessageParam:
+        return EasyInputMessageParam(
+            type="message", role="assistant", content="".join(part.text for part in item.content)
+        )
+
+
+class ChatServer(ChatKitServer[Any]):
+    """ChatKit server for ChatKit Desktop."""
+
+    def __init__(
+        self,
+        store: JsonFileStore,
+        settings: SettingsFile,
+        keys: SecretStore,
+        model_layer: Callable[[], Awaitable[ModuleType]],
+    ) -> None:
+        super().__init__(store)
+        self.files = store
+        self.settings = settings
+        self.keys = keys
+        self.model_layer = model_layer
+        self.converter = PlainTextConverter()
+
+    async def respond(
+        self, thread: ThreadMetadata, input_user_message: UserMessageItem | None, context: Any
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """Answer the thread's newest message with the model picked for it (or the default)."""
+        settings = self.settings.effective()
+        chosen = input_user_message.inference_options.model if input_user_message else None
+        try:
+            target = route(chosen, settings, self.keys)
+        except MissingKeyError as error:
+            raise CustomStreamError(str(error), allow_retry=True) from None
+        llm = await self.model_layer()
+
+        items = await asyncio.to_thread(self.files.all_items, thread.id)
+        history = await self.converter.to_agent_input(items)
+        window = llm.context_window(target.model, settings.context_window)
+        history, dropped = llm.fit_to_window(history, target.model, settings.system_prompt, window)
+        if dropped:
+            log.info("sent the newest part of a long thread: %d oldest items left out to fit", dropped)
+
+        agent = Agent(
+            name="ChatKit Desktop",
+            instructions=settings.system_prompt,
+            model=llm.make_model(target),
+            model_settings=ModelSettings(
+                extra_args={"timeout": settings.request_timeout, "num_retries": 0, "max_retries": 0}
+            ),
+        )
+        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        result = Runner.run_streamed(
+            agent, history, context=agent_context, run_config=RunConfig(tracing_disabled=True)
+        )
+        try:
+            async for event in _fresh_assistant_ids(stream_agent_response(agent_context, result), self.files):
+                yield event
+        except CustomStreamError:
+            raise
+        except Exception as error:
+            log.warning("%s request failed: %s", target.label, type(error).__name__)
+            raise CustomStreamError(llm.explain(error, target, settings.request_timeout), allow_retry=True) from None
+        finally:
+            result.cancel()
+
+        if not thread.title:
+            first = _first_user_text(items)
+            thread.title = await llm.make_title(target, first, settings.request_timeout) if first else None
+
+    async def add_feedback(
+        self, thread_id: str, item_ids: list[str], feedback: FeedbackKind, context: Any
+    ) -> None:
+        """Keep the user's feedback in the thread file."""
+        await asyncio.to_thread(self.files.set_feedback, thread_id, item_ids, feedback)
+
+
+async def _fresh_assistant_ids(
+    events: AsyncIterator[ThreadStreamEvent], store: JsonFileStore
+) -> AsyncIterator[ThreadStreamEvent]:
+    """Give each `__fake_id__` assistant message its own store id across its added/updated/done events.
+
+    Without this every answer in a thread has the same id and each one overwrites the previous one.
+    """
+    current: str | None = None
+    async for event in events:
+        if isinstance(event, ThreadItemAddedEvent) and event.item.id == FAKE_ID:
+            current = store.generate_item_id("message", None, None)  # type: ignore[arg-type]
+            event.item.id = current
+        elif isinstance(event, ThreadItemUpdatedEvent) and event.item_id == FAKE_ID:
+            if current is None:
+                current = store.generate_item_id("message", None, None)  # type: ignore[arg-type]
+            event.item_id = current
+        elif isinstance(event, ThreadItemDoneEvent) and event.item.id == FAKE_ID:
+            event.item.id = current or store.generate_item_id("message", None, None)  # type: ignore[arg-type]
+            current = None
+        yield event
+
+
+def _first_user_text(items: list[Any]) -> str:
+    for item in items:
+        if isinstance(item, UserMessageItem):
+            return "".join(p.text for p in item.content if isinstance(p, UserMessageTextContent)).strip()
+    return ""

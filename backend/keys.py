@@ -1,0 +1,139 @@
+"""API keys: the OS keyring when there is one, else `secrets.json` (mode 0600); environment variables win.
+
+Keys leave this module only towards their provider (`key_for`) or masked (`describe`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .fileio import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+Provider = Literal["gemini", "openai", "anthropic"]
+PROVIDERS: tuple[Provider, ...] = ("gemini", "openai", "anthropic")
+ENV_KEYS: dict[Provider, str] = {
+    "gemini": "GEMINI_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+}
+KEYRING_SERVICE = "ChatKit Desktop"
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What the page may know about a key: whether it is set, where from, and its last four characters."""
+
+    provider: Provider
+    set: bool
+    source: Literal["env", "keyring", "file", "none"]
+    masked: str | None
+
+
+def mask(key: str) -> str:
+    """`••••` and the last four characters: enough to recognise a key, useless to steal one."""
+    return "••••" + key[-4:] if len(key) >= 12 else "••••"
+
+
+def _usable_keyring():  # noqa: ANN202 - keyring's backend classes are untyped
+    """The OS keyring backend, or None when only a fail/null/plaintext backend exists (headless Linux)."""
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        return None
+    backend = keyring.get_keyring()
+    kind = f"{type(backend).__module__}.{type(backend).__name__}"
+    if isinstance(backend, fail.Keyring) or "null" in kind or "Plaintext" in kind:
+        return None
+    backends = getattr(backend, "backends", None)
+    if backends is not None and not backends:
+        return None
+    return backend
+
+
+class SecretStore:
+    """Reads and writes provider keys."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.file = data_dir / "secrets.json"
+        self._lock = threading.Lock()
+        self._keyring = _usable_keyring()
+
+    @property
+    def backend(self) -> Literal["keyring", "file"]:
+        """Where keys entered in Settings are kept."""
+        return "keyring" if self._keyring is not None else "file"
+
+    def key_for(self, provider: str) -> str | None:
+        """The key to send to `provider`, or None."""
+        if provider not in ENV_KEYS:
+            return None
+        return self._lookup(provider)[0]
+
+    def describe(self) -> list[KeyInfo]:
+        """Masked facts about every provider's key."""
+        infos = []
+        for provider in PROVIDERS:
+            key, source = self._lookup(provider)
+            infos.append(KeyInfo(provider, key is not None, source, mask(key) if key else None))
+        return infos
+
+    def set(self, provider: Provider, key: str | None) -> None:
+        """Store (or with None/empty, forget) the key for `provider`."""
+        key = (key or "").strip() or None
+        if self._keyring is not None:
+            try:
+                self._set_keyring(provider, key)
+                return
+            except Exception as error:  # a locked or broken keyring must not lose the key
+                log.warning("the OS keyring refused the key (%s); using secrets.json", type(error).__name__)
+                self._keyring = None
+        with self._lock:
+            data = self._read_file()
+            if key:
+                data[provider] = key
+            else:
+                data.pop(provider, None)
+            atomic_write_text(self.file, json.dumps(data, indent=2), mode=0o600)
+
+    def _set_keyring(self, provider: Provider, key: str | None) -> None:
+        if key:
+            self._keyring.set_password(KEYRING_SERVICE, provider, key)
+            return
+        try:
+            self._keyring.delete_password(KEYRING_SERVICE, provider)
+        except Exception:  # deleting a key that is not there is fine
+            pass
+
+    def _lookup(self, provider: Provider) -> tuple[str | None, Literal["env", "keyring", "file", "none"]]:
+        env = os.environ.get(ENV_KEYS[provider])
+        if env:
+            return env, "env"
+        if self._keyring is not None:
+            try:
+                stored = self._keyring.get_password(KEYRING_SERVICE, provider)
+            except Exception:
+                stored = None
+            if stored:
+                return stored, "keyring"
+        with self._lock:
+            stored = self._read_file().get(provider)
+        return (stored, "file") if stored else (None, "none")
+
+    def _read_file(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            log.warning("secrets.json is not valid JSON; keys in it are ignored until it is fixed or removed")
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}

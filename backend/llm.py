@@ -1,0 +1,164 @@
+"""Everything that touches LiteLLM: context windows, trimming the history to fit, titles, error sentences.
+
+Importing this module imports LiteLLM (several seconds), so only the background loader does it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import litellm
+from agents.extensions.models.litellm_model import LitellmModel
+
+from .models import Route
+
+log = logging.getLogger(__name__)
+
+litellm.suppress_debug_info = True
+litellm.telemetry = False
+litellm.drop_params = True
+logging.getLogger("LiteLLM").setLevel(logging.WARNING)
+
+# Used when neither the settings nor LiteLLM's model map know a model's window (typical of local models).
+FALLBACK_CONTEXT_WINDOW = 8192
+TITLE_PROMPT = (
+    "Write a short title (at most six words) for a conversation that begins with the user's message below. "
+    "Reply with the title only: no quotes, no punctuation at the end."
+)
+
+
+def make_model(route: Route) -> LitellmModel:
+    """The Agents SDK model for a route; keys go only to that provider."""
+    return LitellmModel(model=route.model, base_url=route.api_base, api_key=route.api_key)
+
+
+def context_window(model: str, override: int | None) -> int:
+    """How many input tokens the model accepts: the user's setting, LiteLLM's model map, or a safe default."""
+    if override:
+        return override
+    try:
+        info = litellm.get_model_info(model)
+    except Exception:
+        return FALLBACK_CONTEXT_WINDOW
+    return int(info.get("max_input_tokens") or info.get("max_tokens") or FALLBACK_CONTEXT_WINDOW)
+
+
+def count_tokens(model: str, text: str) -> int:
+    """Tokens in `text` for `model`, with LiteLLM's bundled tokenizers (never a download)."""
+    try:
+        return int(litellm.token_counter(model=model, text=text))
+    except Exception:
+        return len(text) // 3 + 1
+
+
+def _item_text(item: Any) -> str:
+    content = item.get("content") if isinstance(item, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return str(item)
+
+
+def fit_to_window(
+    items: Sequence[Any], model: str, system_prompt: str, window: int
+) -> tuple[list[Any], int]:
+    """Drop the oldest turns until the conversation fits `window`; return it and how many items were dropped.
+
+    A turn starts at a user message. The newest turn (the message being answered) is always kept, and the
+    system prompt is sent separately, so it is never cut. A quarter of the window (at most 4,096 tokens)
+    stays free for the answer.
+    """
+    reserve = min(4096, window // 4)
+    budget = window - reserve - count_tokens(model, system_prompt)
+    turns: list[list[Any]] = []
+    for item in items:
+        if not turns or (isinstance(item, dict) and item.get("role") == "user" and _starts_turn(turns[-1])):
+            turns.append([])
+        turns[-1].append(item)
+    sizes = [sum(count_tokens(model, _item_text(item)) + 4 for item in turn) for turn in turns]
+    total = sum(sizes)
+    first = 0
+    while total > budget and first < len(turns) - 1:
+        total -= sizes[first]
+        first += 1
+    kept = [item for turn in turns[first:] for item in turn]
+    return kept, len(items) - len(kept)
+
+
+def _starts_turn(previous_turn: list[Any]) -> bool:
+    # Consecutive user-role items (a message plus its quoted-text context) belong to one turn.
+    return any(isinstance(item, dict) and item.get("role") != "user" for item in previous_turn)
+
+
+async def make_title(route: Route, first_message: str, timeout: float) -> str:
+    """A short title made by the model; the first words of the message when the model cannot help."""
+    fallback = fallback_title(first_message)
+    try:
+        response = await litellm.acompletion(
+            model=route.model,
+            api_key=route.api_key,
+            api_base=route.api_base,
+            messages=[
+                {"role": "system", "content": TITLE_PROMPT},
+                {"role": "user", "content": first_message[:2000]},
+            ],
+            max_tokens=24,
+            timeout=min(timeout, 20),
+            num_retries=0,
+        )
+        text = response.choices[0].message.content or ""
+    except Exception as error:
+        log.info("title generation failed (%s); using the first words", type(error).__name__)
+        return fallback
+    title = re.sub(r"\s+", " ", text).strip().strip("\"'“”*#").strip()
+    title = re.sub(r"^(title|titre)\s*:\s*", "", title, flags=re.IGNORECASE).rstrip(".")
+    return title[:80] if title else fallback
+
+
+def fallback_title(message: str, words: int = 6) -> str:
+    """The first few words of a message, as a title."""
+    parts = message.split()
+    title = " ".join(parts[:words])
+    if len(parts) > words:
+        title += "…"
+    return title[:80] or "New chat"
+
+
+def explain(error: BaseException, route: Route, timeout: float) -> str:
+    """One sentence for a person: what went wrong with the provider and what to do about it."""
+    name = route.label
+    status = getattr(error, "status_code", None)
+    where = f" at {route.api_base}" if route.api_base else ""
+    text = str(error).lower()
+    if isinstance(error, litellm.AuthenticationError) or status == 401 or "api key not valid" in text:
+        return f"{name} rejected the API key — open Settings and check it."
+    if isinstance(error, litellm.PermissionDeniedError) or status == 403:
+        return f"{name} refused access with this API key — check the key's permissions in Settings."
+    if isinstance(error, litellm.RateLimitError) or status == 429:
+        return f"{name} is rate-limiting requests or your quota is used up — wait a minute, then retry."
+    if isinstance(error, litellm.Timeout) or "timed out" in text or "timeout" in type(error).__name__.lower():
+        return f"{name} did not answer within {timeout:g} seconds — retry, or pick a faster model."
+    if isinstance(error, litellm.ContextWindowExceededError):
+        return f"This conversation is too long for {route.model} — start a new chat or pick a larger model."
+    if isinstance(error, litellm.NotFoundError) or status == 404:
+        return f"{name}{where} does not offer the model “{route.model}” — pick another model in Settings."
+    if isinstance(error, litellm.APIConnectionError) and _is_connection_failure(text):
+        return f"Could not reach {name}{where} — check your internet connection (or that the server is running), then retry."
+    if isinstance(error, (litellm.InternalServerError, litellm.ServiceUnavailableError)) or (
+        isinstance(status, int) and status >= 500
+    ):
+        return f"{name} had a server error — retry in a moment."
+    if isinstance(error, litellm.APIConnectionError):
+        return f"The connection to {name}{where} failed — check your network, then retry."
+    if isinstance(error, litellm.BadRequestError) or status == 400:
+        return f"{name} refused the request — check the model and base URL in Settings, then retry."
+    return f"Something went wrong while asking {name} — retry, and check Settings if it keeps happening."
+
+
+def _is_connection_failure(text: str) -> bool:
+    markers = ("connect", "connection refused", "name or service", "nodename", "unreachable", "getaddrinfo")
+    return any(marker in text for marker in markers)

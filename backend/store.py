@@ -1,0 +1,420 @@
+"""The JSON thread store: one file per thread under `<data>/threads/`, the files being the truth.
+
+Layout and format are documented for users (README, DESIGN.md):
+`threads/<id>.json` = `{"schema_version": 1, "thread": {...}, "items": [...]}`. Writes are atomic and
+serialised per thread. Listing is served from an in-memory index that is rebuilt from the files at start
+(cheaply: only files whose size or mtime changed are parsed) and cached in `threads/index.json`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chatkit.store import NotFoundError, Store, StoreItemType
+from chatkit.types import Attachment, LockedStatus, Page, ThreadItem, ThreadMetadata
+from pydantic import TypeAdapter, ValidationError
+
+from .fileio import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+INDEX_VERSION = 1
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+NEWER_VERSION_REASON = (
+    "This conversation was saved by a newer version of ChatKit Desktop. Update the app to continue it."
+)
+_ID_PREFIXES: dict[str, str] = {
+    "thread": "thr",
+    "message": "msg",
+    "tool_call": "tc",
+    "workflow": "wf",
+    "task": "tsk",
+    "attachment": "atc",
+    "sdk_hidden_context": "shcx",
+}
+
+_items_adapter: TypeAdapter[list[ThreadItem]] = TypeAdapter(list[ThreadItem])
+
+
+class InvalidIdError(ValueError):
+    """An id that does not match the strict pattern; it never reaches the filesystem."""
+
+
+class ReadOnlyThreadError(Exception):
+    """The thread file has a newer schema than this app knows; it is never overwritten."""
+
+
+class UnsupportedError(Exception):
+    """A ChatKit feature this app does not offer yet (attachments)."""
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """Return `value` if it is a safe id, else raise InvalidIdError."""
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        raise InvalidIdError(f"invalid {what}")
+    return value
+
+
+def new_id(kind: str) -> str:
+    """A fresh id with ChatKit's prefixes; 64 random bits so ten thousand threads never collide."""
+    return f"{_ID_PREFIXES.get(kind, 'itm')}_{uuid.uuid4().hex[:16]}"
+
+
+@dataclass
+class ThreadFile:
+    """A parsed thread file."""
+
+    thread: ThreadMetadata
+    items: list[ThreadItem]
+    read_only: bool = False
+
+
+@dataclass
+class _Entry:
+    thread: dict[str, Any]
+    mtime_ns: int
+    size: int
+
+
+class JsonFileStore(Store[Any]):
+    """ChatKit `Store` over plain JSON files."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / "threads"
+        self.corrupt_dir = self.root / "corrupt"
+        self.index_path = self.root / "index.json"
+        self._index: dict[str, _Entry] = {}
+        self._order: list[str] | None = None
+        self._index_lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._dirty = False
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Build the index from the files (using the cached index for files that did not change)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        cached = self._read_index_cache()
+        index: dict[str, _Entry] = {}
+        changed = False
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".json") or entry.name == self.index_path.name:
+                    continue
+                thread_id = entry.name[: -len(".json")]
+                if not entry.is_file() or not ID_PATTERN.fullmatch(thread_id):
+                    continue
+                stat = entry.stat()
+                hit = cached.get(thread_id)
+                if hit and hit.mtime_ns == stat.st_mtime_ns and hit.size == stat.st_size:
+                    index[thread_id] = hit
+                    continue
+                changed = True
+                parsed = self._read_file(thread_id)
+                if parsed is not None:
+                    index[thread_id] = _Entry(_dump_thread(parsed), stat.st_mtime_ns, stat.st_size)
+        changed = changed or set(cached) != set(index)
+        with self._index_lock:
+            self._index = index
+            self._order = None
+            self._dirty = changed
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the index cache if it changed (at start and on clean shutdown; it is only a cache)."""
+        with self._index_lock:
+            if not self._dirty:
+                return
+            payload = {
+                "version": INDEX_VERSION,
+                "entries": {
+                    tid: {"mtime_ns": e.mtime_ns, "size": e.size, "thread": e.thread}
+                    for tid, e in self._index.items()
+                },
+            }
+            self._dirty = False
+        try:
+            atomic_write_text(self.index_path, json.dumps(payload, separators=(",", ":")))
+        except OSError as error:
+            log.warning("could not write the thread index cache (%s); it will be rebuilt next start", error)
+
+    def _read_index_cache(self) -> dict[str, _Entry]:
+        try:
+            payload = json.loads(self.index_path.read_text(encoding="utf-8"))
+            if payload.get("version") != INDEX_VERSION:
+                return {}
+            return {
+                tid: _Entry(e["thread"], int(e["mtime_ns"]), int(e["size"]))
+                for tid, e in payload["entries"].items()
+            }
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    # ---- ids -------------------------------------------------------------------------------------
+
+    def generate_thread_id(self, context: Any) -> str:
+        return new_id("thread")
+
+    def generate_item_id(self, item_type: StoreItemType, thread: ThreadMetadata, context: Any) -> str:
+        return new_id(item_type)
+
+    # ---- files -----------------------------------------------------------------------------------
+
+    def _path(self, thread_id: str) -> Path:
+        return self.root / f"{check_id(thread_id, 'thread id')}.json"
+
+    def _lock(self, thread_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(thread_id, threading.Lock())
+
+    def _read_file(self, thread_id: str) -> ThreadFile | None:
+        """Parse a thread file; None if it is missing, corrupt (then moved aside) or unreadable-newer."""
+        path = self._path(thread_id)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(raw)
+            version = data["schema_version"]
+            if not isinstance(version, int):
+                raise ValueError("schema_version is not a number")
+        except (ValueError, KeyError, TypeError):
+            self._quarantine(path, "it is not valid JSON in the thread format")
+            return None
+        try:
+            thread = ThreadMetadata.model_validate(data["thread"])
+            items = _items_adapter.validate_python(data.get("items", []))
+        except (ValidationError, KeyError, TypeError) as error:
+            if version > SCHEMA_VERSION:
+                log.warning("%s was written by a newer app version and cannot be read; left untouched", path.name)
+                return None
+            self._quarantine(path, f"its content does not match the thread format ({type(error).__name__})")
+            return None
+        if thread.id != thread_id:
+            self._quarantine(path, "the thread id inside does not match the file name")
+            return None
+        if version > SCHEMA_VERSION:
+            thread.status = LockedStatus(reason=NEWER_VERSION_REASON)
+            return ThreadFile(thread, items, read_only=True)
+        return ThreadFile(thread, items)
+
+    def _quarantine(self, path: Path, why: str) -> None:
+        self.corrupt_dir.mkdir(parents=True, exist_ok=True)
+        target = self.corrupt_dir / path.name
+        if target.exists():
+            target = self.corrupt_dir / f"{path.stem}.{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.json"
+        try:
+            os.replace(path, target)
+        except OSError as error:
+            log.error("thread file %s is corrupt and could not be moved aside: %s", path.name, error)
+            return
+        log.warning("thread file %s is corrupt (%s); moved to threads/corrupt/%s", path.name, why, target.name)
+        with self._index_lock:
+            if self._index.pop(path.stem, None) is not None:
+                self._order = None
+                self._dirty = True
+
+    def _write_file(self, tf: ThreadFile) -> None:
+        if tf.read_only:
+            raise ReadOnlyThreadError(NEWER_VERSION_REASON)
+        path = self._path(tf.thread.id)
+        thread_json = _dump_thread(tf)
+        payload = {
+            "schema_version": SCHEMA_VERSION,
+            "thread": thread_json,
+            "items": [item.model_dump(mode="json") for item in tf.items],
+        }
+        atomic_write_text(path, json.dumps(payload, ensure_ascii=False, indent=1))
+        stat = path.stat()
+        with self._index_lock:
+            if tf.thread.id not in self._index:
+                self._order = None
+            elif self._index[tf.thread.id].thread.get("created_at") != thread_json.get("created_at"):
+                self._order = None
+            self._index[tf.thread.id] = _Entry(thread_json, stat.st_mtime_ns, stat.st_size)
+            self._dirty = True
+
+    def _load(self, thread_id: str) -> ThreadFile:
+        parsed = self._read_file(thread_id)
+        if parsed is None:
+            raise NotFoundError(f"thread {thread_id} not found")
+        return parsed
+
+    def _modify(self, thread_id: str, change: Any) -> Any:
+        """Read-modify-write one thread under its lock, so concurrent requests never lose an item."""
+        with self._lock(thread_id):
+            tf = self._load(thread_id)
+            result = change(tf)
+            self._write_file(tf)
+            return result
+
+    # ---- synchronous operations (run in worker threads) --------------------------------------------
+
+    def thread_exists(self, thread_id: str) -> bool:
+        """Whether a thread with this id is known (checks the id first)."""
+        check_id(thread_id, "thread id")
+        with self._index_lock:
+            if thread_id in self._index:
+                return True
+        return self._path(thread_id).exists()
+
+    def is_read_only(self, thread_id: str) -> bool:
+        """Whether the thread was written by a newer app version."""
+        return self._load(thread_id).read_only
+
+    def _save_thread(self, thread: ThreadMetadata) -> None:
+        with self._lock(thread.id):
+            existing = self._read_file(thread.id)
+            if existing is None:
+                self._write_file(ThreadFile(thread, []))
+            else:
+                existing.thread = thread
+                self._write_file(existing)
+
+    def _upsert_item(self, thread_id: str, item: ThreadItem) -> None:
+        check_id(item.id, "item id")
+
+        def change(tf: ThreadFile) -> None:
+            for position, existing in enumerate(tf.items):
+                if existing.id == item.id:
+                    tf.items[position] = item
+                    return
+            tf.items.append(item)
+
+        self._modify(thread_id, change)
+
+    def _delete_item(self, thread_id: str, item_id: str) -> None:
+        check_id(item_id, "item id")
+
+        def change(tf: ThreadFile) -> None:
+            before = len(tf.items)
+            tf.items = [item for item in tf.items if item.id != item_id]
+            if len(tf.items) == before:
+                raise NotFoundError(f"item {item_id} not found")
+
+        self._modify(thread_id, change)
+
+    def _delete_thread(self, thread_id: str) -> None:
+        path = self._path(thread_id)
+        with self._lock(thread_id):
+            if self._load(thread_id).read_only:
+                raise ReadOnlyThreadError(NEWER_VERSION_REASON)
+            path.unlink()
+            with self._index_lock:
+                self._index.pop(thread_id, None)
+                self._order = None
+                self._dirty = True
+        with self._locks_guard:
+            self._locks.pop(thread_id, None)
+
+    def set_feedback(self, thread_id: str, item_ids: list[str], kind: str) -> None:
+        """Remember the user's thumbs up/down in the thread file, beside the items it is about."""
+
+        def change(tf: ThreadFile) -> None:
+            known = {item.id for item in tf.items}
+            missing = [i for i in item_ids if i not in known]
+            if missing:
+                raise NotFoundError(f"item {missing[0]} not found")
+            feedback = dict(tf.thread.metadata.get("feedback") or {})
+            feedback.update(dict.fromkeys(item_ids, kind))
+            tf.thread.metadata = {**tf.thread.metadata, "feedback": feedback}
+
+        self._modify(thread_id, change)
+
+    def all_items(self, thread_id: str) -> list[ThreadItem]:
+        """Every item of the thread, oldest first (the model's memory is the whole thread)."""
+        return self._load(thread_id).items
+
+    def _threads_page(self, limit: int, after: str | None, order: str) -> Page[ThreadMetadata]:
+        with self._index_lock:
+            if self._order is None:
+                self._order = sorted(
+                    self._index, key=lambda tid: (str(self._index[tid].thread.get("created_at", "")), tid)
+                )
+            ids = self._order if order == "asc" else self._order[::-1]
+            start = 0
+            if after:
+                try:
+                    start = ids.index(after) + 1
+                except ValueError:
+                    start = len(ids)
+            chosen = ids[start : start + limit]
+            threads = [self._index[tid].thread for tid in chosen]
+            has_more = start + limit < len(ids)
+        data = [ThreadMetadata.model_validate(t) for t in threads]
+        return Page(data=data, has_more=has_more, after=chosen[-1] if chosen and has_more else None)
+
+    def _items_page(self, thread_id: str, after: str | None, limit: int, order: str) -> Page[ThreadItem]:
+        items = self._load(thread_id).items
+        if order == "desc":
+            items = items[::-1]
+        start = 0
+        if after:
+            positions = [i for i, item in enumerate(items) if item.id == after]
+            if not positions:
+                raise NotFoundError(f"item {after} not found")
+            start = positions[0] + 1
+        chosen = items[start : start + limit]
+        has_more = start + limit < len(items)
+        return Page(data=chosen, has_more=has_more, after=chosen[-1].id if chosen and has_more else None)
+
+    # ---- the ChatKit Store interface -------------------------------------------------------------
+
+    async def load_thread(self, thread_id: str, context: Any) -> ThreadMetadata:
+        return (await asyncio.to_thread(self._load, thread_id)).thread
+
+    async def save_thread(self, thread: ThreadMetadata, context: Any) -> None:
+        await asyncio.to_thread(self._save_thread, thread)
+
+    async def load_thread_items(
+        self, thread_id: str, after: str | None, limit: int, order: str, context: Any
+    ) -> Page[ThreadItem]:
+        return await asyncio.to_thread(self._items_page, thread_id, after, limit, order)
+
+    async def load_threads(self, limit: int, after: str | None, order: str, context: Any) -> Page[ThreadMetadata]:
+        return self._threads_page(limit, after, order)
+
+    async def add_thread_item(self, thread_id: str, item: ThreadItem, context: Any) -> None:
+        await asyncio.to_thread(self._upsert_item, thread_id, item)
+
+    async def save_item(self, thread_id: str, item: ThreadItem, context: Any) -> None:
+        await asyncio.to_thread(self._upsert_item, thread_id, item)
+
+    async def load_item(self, thread_id: str, item_id: str, context: Any) -> ThreadItem:
+        check_id(item_id, "item id")
+        for item in await asyncio.to_thread(self.all_items, thread_id):
+            if item.id == item_id:
+                return item
+        raise NotFoundError(f"item {item_id} not found")
+
+    async def delete_thread(self, thread_id: str, context: Any) -> None:
+        await asyncio.to_thread(self._delete_thread, thread_id)
+
+    async def delete_thread_item(self, thread_id: str, item_id: str, context: Any) -> None:
+        await asyncio.to_thread(self._delete_item, thread_id, item_id)
+
+    async def save_attachment(self, attachment: Attachment, context: Any) -> None:
+        raise UnsupportedError("attachments are not supported yet")
+
+    async def load_attachment(self, attachment_id: str, context: Any) -> Attachment:
+        raise UnsupportedError("attachments are not supported yet")
+
+    async def delete_attachment(self, attachment_id: str, context: Any) -> None:
+        raise UnsupportedError("attachments are not supported yet")
+
+
+def _dump_thread(tf: ThreadFile) -> dict[str, Any]:
+    return tf.thread.model_dump(mode="json")
