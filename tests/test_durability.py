@@ -1,0 +1,259 @@
+"""Conversations are never lost: restarts, kill -9, stop mid-answer, corrupt and hand-placed files, races."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import OPENAI_KEY
+from tests.fake_provider import FakeProvider
+from tests.harness import (
+    TOKEN,
+    RunningApp,
+    answer_text,
+    read_thread_file,
+    start_app,
+    thread_id_of,
+)
+
+
+def start(data_dir: Path, fake: FakeProvider) -> RunningApp:
+    """An app on `data_dir` talking to the fake's OpenAI-compatible endpoint."""
+    return start_app(
+        data_dir,
+        CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
+        CHATKIT_DESKTOP_API_BASE=fake.openai_base,
+        OPENAI_API_KEY=OPENAI_KEY,
+    )
+
+
+def all_files_parse(data_dir: Path) -> list[dict]:
+    """Every thread file, parsed; fails the test if any one does not parse."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((data_dir / "threads").glob("thr_*.json"))]
+
+
+def test_restart_and_continue(tmp_path: Path, fake: FakeProvider) -> None:
+    app = start(tmp_path, fake)
+    thread_id = thread_id_of(app.send("Remember the word pelican"))
+    app.send("And the number 42", thread_id)
+    assert app.stop() == 0
+
+    app = start(tmp_path, fake)
+    try:
+        assert thread_id in [t["id"] for t in app.call("threads.list", limit=20)["data"]]
+        events = app.send("What were the word and the number?", thread_id)
+        assert "(I received 6 messages" in answer_text(events)
+        sent = [r for r in fake.requests if r.stream][-1].messages
+        assert sent[1]["content"] == "Remember the word pelican"
+        assert sent[3]["content"] == "And the number 42"
+    finally:
+        app.stop()
+
+
+def test_kill_9_during_a_streamed_answer_loses_no_earlier_turn(tmp_path: Path, fake: FakeProvider) -> None:
+    app = start(tmp_path, fake)
+    thread_id = thread_id_of(app.send("Turn one"))
+    app.send("Turn two", thread_id)
+    before = read_thread_file(tmp_path, thread_id)["items"]
+
+    got_first_delta = threading.Event()
+
+    def slow_answer() -> None:
+        body = {
+            "type": "threads.add_user_message",
+            "params": {
+                "thread_id": thread_id,
+                "input": {"content": [{"type": "input_text", "text": "[[slow]] turn three"}], "attachments": [],
+                          "inference_options": {}},
+            },
+        }
+        try:
+            with app.client() as client, client.stream("POST", "/chatkit", json=body) as response:
+                for line in response.iter_lines():
+                    if "assistant_message.content_part.text_delta" in line:
+                        got_first_delta.set()
+        except httpx.HTTPError:
+            pass
+
+    reader = threading.Thread(target=slow_answer)
+    reader.start()
+    assert got_first_delta.wait(30), "the answer never started streaming"
+    app.proc.send_signal(signal.SIGKILL)
+    app.proc.wait(10)
+    reader.join(10)
+
+    files = all_files_parse(tmp_path)
+    assert len(files) == 1
+    assert files[0]["items"][: len(before)] == before
+
+    app = start(tmp_path, fake)
+    try:
+        assert [i["id"] for i in app.items(thread_id)][: len(before)] == [i["id"] for i in before]
+        events = app.send("Turn four", thread_id)
+        assert answer_text(events).startswith("You said: Turn four.")
+    finally:
+        app.stop()
+
+
+def test_stop_pressed_mid_answer_leaves_a_consistent_thread(app: RunningApp, fake: FakeProvider) -> None:
+    thread_id = thread_id_of(app.send("Before the stop"))
+    body = {
+        "type": "threads.add_user_message",
+        "params": {
+            "thread_id": thread_id,
+            "input": {"content": [{"type": "input_text", "text": "[[slow]] please ramble"}], "attachments": [],
+                      "inference_options": {}},
+        },
+    }
+    deltas = 0
+    with app.client() as client, client.stream("POST", "/chatkit", json=body) as response:
+        for line in response.iter_lines():
+            if "text_delta" in line:
+                deltas += 1
+                if deltas == 3:
+                    break  # closing the connection is what the stop button does
+    time.sleep(1.0)
+
+    items = app.items(thread_id)
+    assert [i["type"] for i in items[:3]] == ["user_message", "assistant_message", "user_message"]
+    partial = [i for i in items[3:] if i["type"] == "assistant_message"]
+    assert len(partial) <= 1
+    if partial:
+        assert "".join(c["text"] for c in partial[0]["content"]).startswith("You said")
+    events = app.send("After the stop", thread_id)
+    assert answer_text(events).startswith("You said: After the stop.")
+    ids = [i["id"] for i in app.items(thread_id)]
+    assert len(ids) == len(set(ids))
+    read_thread_file(app.data_dir, thread_id)
+
+
+def test_corrupt_file_is_moved_aside_and_the_rest_keeps_working(tmp_path: Path, fake: FakeProvider) -> None:
+    app = start(tmp_path, fake)
+    good = thread_id_of(app.send("A good conversation"))
+    assert app.stop() == 0
+    threads = tmp_path / "threads"
+    (threads / "thr_brokenfile0001.json").write_text('{"schema_version": 1, "thread": {"id": "thr_', "utf-8")
+
+    app = start(tmp_path, fake)
+    try:
+        listed = [t["id"] for t in app.call("threads.list", limit=20)["data"]]
+        assert listed == [good]
+        assert (threads / "corrupt" / "thr_brokenfile0001.json").exists(), "kept, never deleted"
+        assert not (threads / "thr_brokenfile0001.json").exists()
+        assert "corrupt" in app.stderr
+
+        # Corrupted while running: that thread answers 404, is moved aside, the others are untouched.
+        second = thread_id_of(app.send("Another one"))
+        (threads / f"{second}.json").write_text("not json at all", "utf-8")
+        response = app.post({"type": "threads.get_by_id", "params": {"thread_id": second}})
+        assert response.status_code == 404
+        assert (threads / "corrupt" / f"{second}.json").read_text("utf-8") == "not json at all"
+        assert answer_text(app.send("Still fine?", good)).startswith("You said: Still fine?")
+    finally:
+        app.stop()
+
+
+def test_restored_backup_and_deleted_index_lose_nothing(tmp_path: Path, fake: FakeProvider) -> None:
+    app = start(tmp_path, fake)
+    original = thread_id_of(app.send("Original conversation"))
+    assert app.stop() == 0
+
+    # A thread file restored from a backup by hand, with its own id.
+    data = read_thread_file(tmp_path, original)
+    restored = "thr_restoredbackup01"
+    data["thread"]["id"] = restored
+    data["thread"]["title"] = "Restored from backup"
+    for item in data["items"]:
+        item["thread_id"] = restored
+    (tmp_path / "threads" / f"{restored}.json").write_text(json.dumps(data), "utf-8")
+    (tmp_path / "threads" / "index.json").unlink()
+
+    app = start(tmp_path, fake)
+    try:
+        listed = {t["id"]: t["title"] for t in app.call("threads.list", limit=20)["data"]}
+        assert set(listed) == {original, restored}
+        assert listed[restored] == "Restored from backup"
+        assert len(app.items(restored)) == 2
+        assert (tmp_path / "threads" / "index.json").exists(), "the index is rebuilt"
+    finally:
+        app.stop()
+
+
+def test_file_from_a_newer_version_is_read_only_and_never_overwritten(tmp_path: Path, fake: FakeProvider) -> None:
+    app = start(tmp_path, fake)
+    thread_id = thread_id_of(app.send("Written by the future"))
+    assert app.stop() == 0
+    path = tmp_path / "threads" / f"{thread_id}.json"
+    data = json.loads(path.read_text("utf-8"))
+    data["schema_version"] = 2
+    data["future_field"] = {"kept": True}
+    path.write_text(json.dumps(data), "utf-8")
+    original_bytes = path.read_bytes()
+
+    app = start(tmp_path, fake)
+    try:
+        thread = app.call("threads.get_by_id", thread_id=thread_id)
+        assert thread["status"]["type"] == "locked"
+        assert "newer version" in thread["status"]["reason"]
+        message = {"content": [{"type": "input_text", "text": "hi"}], "attachments": [], "inference_options": {}}
+        refused = app.post({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": message}})
+        assert refused.status_code == 409
+        assert "newer version" in refused.json()["error"]
+        assert app.post({"type": "threads.update", "params": {"thread_id": thread_id, "title": "x"}}).status_code == 409
+        assert path.read_bytes() == original_bytes
+    finally:
+        app.stop()
+    assert path.read_bytes() == original_bytes
+
+
+def test_16_concurrent_conversations(app: RunningApp) -> None:
+    def converse(n: int) -> str:
+        thread_id = thread_id_of(app.send(f"conversation {n} message 1"))
+        app.send(f"conversation {n} message 2", thread_id)
+        return thread_id
+
+    with ThreadPoolExecutor(16) as pool:
+        thread_ids = list(pool.map(converse, range(16)))
+    assert len(set(thread_ids)) == 16
+    for n, thread_id in enumerate(thread_ids):
+        items = read_thread_file(app.data_dir, thread_id)["items"]
+        texts = [i["content"][0]["text"] for i in items]
+        assert texts[0] == f"conversation {n} message 1"
+        assert texts[2] == f"conversation {n} message 2"
+        assert texts[3].startswith(f"You said: conversation {n} message 2.")
+        assert len(items) == 4
+
+
+def test_concurrent_messages_to_one_thread_lose_no_item(app: RunningApp) -> None:
+    thread_id = thread_id_of(app.send("shared thread"))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: app.send(f"parallel {n}", thread_id), range(8)))
+    items = read_thread_file(app.data_dir, thread_id)["items"]
+    users = sorted(i["content"][0]["text"] for i in items if i["type"] == "user_message")
+    assert users == sorted(["shared thread"] + [f"parallel {n}" for n in range(8)])
+    assert sum(i["type"] == "assistant_message" for i in items) == 9
+    assert len({i["id"] for i in items}) == len(items)
+
+
+def test_thread_files_are_plain_json_users_can_read(app: RunningApp) -> None:
+    thread_id = thread_id_of(app.send("Plain data"))
+    path = app.data_dir / "threads" / f"{thread_id}.json"
+    data = json.loads(path.read_text("utf-8"))
+    assert set(data) == {"schema_version", "thread", "items"}
+    assert data["thread"]["id"] == thread_id
+    assert not list(path.parent.glob("*.tmp")), "no temp files left behind"
+    shutil.copy(path, app.data_dir / "copy-check.json")  # a user can copy it like any file
+
+
+def test_token_header_is_required_for_the_stream_too(app: RunningApp) -> None:
+    message = {"content": [{"type": "input_text", "text": "x"}], "attachments": [], "inference_options": {}}
+    response = httpx.post(f"{app.base}/chatkit", json={"type": "threads.create", "params": {"input": message}})
+    assert response.status_code == 401
+    assert TOKEN not in response.text

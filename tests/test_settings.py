@@ -1,0 +1,122 @@
+"""Settings and keys: saved where DESIGN.md says, masked on the way out, overridden by the environment."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from tests.conftest import OPENAI_KEY
+from tests.fake_provider import FakeProvider
+from tests.harness import RunningApp, answer_text, start_app
+
+
+def key_info(view: dict, provider: str) -> dict:
+    return next(k for k in view["keys"] if k["provider"] == provider)
+
+
+def test_settings_are_read_and_changed(app: RunningApp) -> None:
+    view = app.settings(system_prompt="Answer like a pirate.", ui_mode="builtin")
+    assert view["settings"]["system_prompt"] == "Answer like a pirate."
+    assert view["settings"]["ui_mode"] == "builtin"
+    stored = json.loads((app.data_dir / "settings.json").read_text("utf-8"))
+    assert stored["system_prompt"] == "Answer like a pirate."
+    with app.client() as client:
+        assert client.get("/api/settings").json()["settings"]["ui_mode"] == "builtin"
+    app.settings(system_prompt="You are a helpful assistant.", ui_mode="chatkit")
+
+
+def test_environment_overrides_are_reported(app: RunningApp, fake: FakeProvider) -> None:
+    view = app.settings()
+    assert set(view["overridden"]) == {"default_model", "api_base"}
+    assert view["settings"]["default_model"] == "openai/fake-local-1"
+    assert key_info(view, "openai") == {"provider": "openai", "set": True, "source": "env", "masked": "••••CRET"}
+
+
+def test_invalid_settings_are_refused_with_a_reason(app: RunningApp) -> None:
+    with app.client() as client:
+        bad_mode = client.put("/api/settings", json={"ui_mode": "hacker"})
+        bad_url = client.put("/api/settings", json={"api_base": "file:///etc/passwd"})
+        unknown = client.put("/api/settings", json={"colour": "red"})
+    assert bad_mode.status_code == 400 and "ui_mode" in bad_mode.json()["error"]
+    assert bad_url.status_code == 400 and "http://" in bad_url.json()["error"]
+    assert unknown.status_code == 400
+
+
+def test_saved_key_is_masked_everywhere_and_kept_in_a_private_file(tmp_path: Path, fake: FakeProvider) -> None:
+    secret = "AIzaSyD-this-is-a-secret-gemini-key-XYZW"
+    app = start_app(tmp_path, CHATKIT_DESKTOP_API_BASE=fake.gemini_base)
+    try:
+        with app.client() as client:
+            put = client.put("/api/settings", json={"keys": {"gemini": secret}})
+            get = client.get("/api/settings")
+            models = client.get("/api/models")
+        for response in (put, get, models):
+            assert secret not in response.text
+            assert secret[:-4] not in response.text
+        assert key_info(get.json(), "gemini") == {"provider": "gemini", "set": True, "source": "file",
+                                                  "masked": "••••XYZW"}
+        assert get.json()["key_storage"] == "file"
+        secrets_file = tmp_path / "secrets.json"
+        assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+        assert json.loads(secrets_file.read_text("utf-8")) == {"gemini": secret}
+        assert secret not in (tmp_path / "settings.json").read_text("utf-8") if (tmp_path / "settings.json").exists() \
+            else True
+
+        answer = app.send("Does my saved key work?")
+        assert answer_text(answer).startswith("You said: Does my saved key work?")
+        assert [r for r in fake.requests if r.stream][-1].api_key == secret
+        assert secret not in app.stderr
+
+        with app.client() as client:
+            cleared = client.put("/api/settings", json={"keys": {"gemini": ""}}).json()
+        assert key_info(cleared, "gemini")["set"] is False
+        assert json.loads(secrets_file.read_text("utf-8")) == {}
+    finally:
+        app.stop()
+
+
+def test_models_offer_the_default_and_providers_with_a_key(app: RunningApp) -> None:
+    with app.client() as client:
+        models = client.get("/api/models").json()
+    ids = [m["id"] for m in models["models"]]
+    assert models["default"] == "openai/fake-local-1"
+    assert ids[0] == "openai/fake-local-1" and models["models"][0]["default"] is True
+    assert "openai/fake-local-2" in ids, "models listed by the OpenAI-compatible server"
+    assert "openai/gpt-5-mini" in ids, "OpenAI has a key"
+    assert not any(i.startswith(("gemini/", "anthropic/")) for i in ids), "no key for those"
+
+
+def test_catalog_models_and_default_are_in_litellms_bundled_map() -> None:
+    import litellm
+
+    from backend.models import CATALOG
+    from backend.settings import DEFAULT_MODEL
+
+    bundled = Path(litellm.__file__).parent / "model_prices_and_context_window_backup.json"
+    known = json.loads(bundled.read_text("utf-8"))
+    assert DEFAULT_MODEL.startswith("gemini/") and "flash" in DEFAULT_MODEL
+    for models in CATALOG.values():
+        for model_id, _ in models:
+            bare = model_id.split("/", 1)[1]
+            assert model_id in known or bare in known, model_id
+
+
+def test_dotenv_in_the_working_directory_is_never_loaded(tmp_path: Path) -> None:
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    (workdir / ".env").write_text("GEMINI_API_KEY=from-dotenv-file-1234\n", "utf-8")
+    app = start_app(tmp_path / "data", cwd=str(workdir), PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    try:
+        with app.client() as client:
+            view = client.get("/api/settings").json()
+        assert key_info(view, "gemini")["set"] is False
+        events = app.send("hello")
+        assert "No API key for Gemini" in [e for e in events if e["type"] == "error"][0]["message"]
+    finally:
+        app.stop()
+
+
+def test_key_used_for_openai_is_the_one_given(app: RunningApp, fake: FakeProvider) -> None:
+    app.send("Which key?")
+    assert [r for r in fake.requests if r.stream][-1].api_key == OPENAI_KEY
