@@ -21,6 +21,7 @@ from chatkit.types import (
     FeedbackKind,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
+    ThreadItemRemovedEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
@@ -101,14 +102,27 @@ class ChatServer(ChatKitServer[Any]):
         result = Runner.run_streamed(
             agent, history, context=agent_context, run_config=RunConfig(tracing_disabled=True)
         )
+        streaming: str | None = None  # the assistant message being streamed, until its done event
+        got_text = False
         try:
             async for event in _fresh_assistant_ids(stream_agent_response(agent_context, result), self.files):
+                if isinstance(event, ThreadItemAddedEvent) and isinstance(event.item, AssistantMessageItem):
+                    streaming = event.item.id
+                elif isinstance(event, ThreadItemUpdatedEvent):
+                    got_text = True
+                elif isinstance(event, ThreadItemDoneEvent) and event.item.id == streaming:
+                    streaming = None
                 yield event
         except CustomStreamError:
             raise
         except Exception as error:
             log.warning("%s request failed: %s", target.label, type(error).__name__)
-            raise CustomStreamError(llm.explain(error, target, settings.request_timeout), allow_retry=True) from None
+            if streaming is not None:
+                # ChatKit keeps no half-streamed item when a stream fails; take it off the screen too, so
+                # what the user sees is what the thread file holds (their message, then the error).
+                yield ThreadItemRemovedEvent(item_id=streaming)
+            sentence = llm.explain(error, target, settings.request_timeout, mid_answer=got_text)
+            raise CustomStreamError(sentence, allow_retry=True) from None
         finally:
             result.cancel()
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import litellm
+from litellm.exceptions import MidStreamFallbackError
 from agents.extensions.models.litellm_model import LitellmModel
 
 from .models import Route
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 litellm.suppress_debug_info = True
 litellm.telemetry = False
 litellm.drop_params = True
+# With the default aiohttp transport a stream cut by the network ends quietly, so a truncated answer would
+# look finished; httpx raises, and the user is told.
+litellm.disable_aiohttp_transport = True
 logging.getLogger("LiteLLM").setLevel(logging.WARNING)
 
 # Used when neither the settings nor LiteLLM's model map know a model's window (typical of local models).
@@ -128,8 +132,13 @@ def fallback_title(message: str, words: int = 6) -> str:
     return title[:80] or "New chat"
 
 
-def explain(error: BaseException, route: Route, timeout: float) -> str:
-    """One sentence for a person: what went wrong with the provider and what to do about it."""
+def explain(error: BaseException, route: Route, timeout: float, *, mid_answer: bool = False) -> str:
+    """One sentence for a person: what went wrong with the provider and what to do about it.
+
+    `mid_answer` says whether part of the answer had already arrived (a cut stream, not an unreachable host).
+    """
+    while isinstance(error, MidStreamFallbackError) and error.original_exception is not None:
+        error = error.original_exception
     name = route.label
     status = getattr(error, "status_code", None)
     where = f" at {route.api_base}" if route.api_base else ""
@@ -146,19 +155,36 @@ def explain(error: BaseException, route: Route, timeout: float) -> str:
         return f"This conversation is too long for {route.model} — start a new chat or pick a larger model."
     if isinstance(error, litellm.NotFoundError) or status == 404:
         return f"{name}{where} does not offer the model “{route.model}” — pick another model in Settings."
-    if isinstance(error, litellm.APIConnectionError) and _is_connection_failure(text):
-        return f"Could not reach {name}{where} — check your internet connection (or that the server is running), then retry."
+    if isinstance(error, litellm.APIConnectionError) or _is_connection_failure(text):
+        if mid_answer:
+            return f"The connection to {name} broke off in the middle of the answer — check your network, then retry."
+        return (
+            f"Could not reach {name}{where} — check your internet connection (or that the server is running), "
+            "then retry."
+        )
     if isinstance(error, (litellm.InternalServerError, litellm.ServiceUnavailableError)) or (
         isinstance(status, int) and status >= 500
     ):
         return f"{name} had a server error — retry in a moment."
-    if isinstance(error, litellm.APIConnectionError):
-        return f"The connection to {name}{where} failed — check your network, then retry."
     if isinstance(error, litellm.BadRequestError) or status == 400:
         return f"{name} refused the request — check the model and base URL in Settings, then retry."
     return f"Something went wrong while asking {name} — retry, and check Settings if it keeps happening."
 
 
 def _is_connection_failure(text: str) -> bool:
-    markers = ("connect", "connection refused", "name or service", "nodename", "unreachable", "getaddrinfo")
+    # What httpx, the OpenAI client and the OS say when a host cannot be reached or a stream is cut.
+    markers = (
+        "connection error",
+        "connection attempts failed",
+        "cannot connect",
+        "connect call failed",
+        "connection refused",
+        "connection reset",
+        "peer closed connection",
+        "incomplete chunked read",
+        "name or service",
+        "nodename",
+        "unreachable",
+        "getaddrinfo",
+    )
     return any(marker in text for marker in markers)

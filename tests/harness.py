@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ class RunningApp:
     def post(self, payload: Any, **kwargs: Any) -> httpx.Response:
         """POST a ChatKit request (any JSON, or raw bytes with content=)."""
         with self.client() as client:
-            if isinstance(payload, bytes | str):
+            if isinstance(payload, bytes | str | Iterator):
                 return client.post("/chatkit", content=payload, **kwargs)
             return client.post("/chatkit", json=payload, **kwargs)
 

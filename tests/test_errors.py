@@ -31,8 +31,8 @@ def error_sentence(events: list[dict]) -> str:
         (b'{"type": "threads.create", "params": {"input": {"content": []}}}', 400, "Malformed request"),
         (b'{"type": "threads.get_by_id", "params": {"thread_id": "thr_doesnotexist"}}', 404, "not found"),
         (b'{"type": "items.list", "params": {"thread_id": "thr_doesnotexist"}}', 404, "not found"),
-        (b'{"type": "threads.get_by_id", "params": {"thread_id": "../../settings"}}', 400, "invalid thread id"),
-        (b'{"type": "threads.delete", "params": {"thread_id": "..\\\\x"}}', 400, "invalid thread id"),
+        (b'{"type": "threads.get_by_id", "params": {"thread_id": "../../settings"}}', 400, "Invalid thread id"),
+        (b'{"type": "threads.delete", "params": {"thread_id": "..\\\\x"}}', 400, "Invalid thread id"),
         (b'{"type": "attachments.create", "params": {"name": "a", "size": 1, "mime_type": "text/plain"}}',
          400, "not supported"),
     ],
@@ -159,5 +159,12 @@ def test_provider_that_never_answers_times_out(app: RunningApp) -> None:
 def test_network_cut_mid_answer_keeps_the_thread_usable(app: RunningApp) -> None:
     thread_id = thread_id_of(app.send("Before the cut"))
     events = app.send("[[drop]] cut me off", thread_id)
-    assert events_of(events, "error"), "the user is told"
+    assert error_sentence(events) == (
+        "The connection to OpenAI broke off in the middle of the answer — check your network, then retry."
+    )
+    partial = events_of(events, "thread.item.added")[-1]["item"]["id"]
+    assert events_of(events, "thread.item.removed")[0]["item_id"] == partial, "the cut answer leaves the screen"
+    items = app.items(thread_id)
+    assert [i["type"] for i in items] == ["user_message", "assistant_message", "user_message"]
+    assert items[-1]["content"][0]["text"] == "[[drop]] cut me off", "the message is kept"
     assert answer_text(app.send("After the cut", thread_id)).startswith("You said: After the cut.")
