@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from .config import AppConfig
 from .engine import Engine
 from .keys import Provider, SecretStore
-from .models import KEY_URLS, available_models, provider_of
+from .models import KEY_URLS, MissingKeyError, available_models, check_route, provider_of, setup_needed
 from .security import BodyTooLarge, SecurityMiddleware
 from .settings import Settings, SettingsFile
 from .store import (
@@ -65,6 +65,15 @@ _SUPPORTED = (
     ThreadsRetryAfterItemReq,
     ItemsFeedbackReq,
 )
+
+
+class KeyCheck(BaseModel):
+    """`POST /api/keys/check`: try a key (the one typed, or else the saved one) with one tiny request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Provider
+    key: str | None = Field(None, max_length=500)
 
 
 class SettingsUpdate(BaseModel):
@@ -139,6 +148,17 @@ def create_app(config: AppConfig) -> FastAPI:
             await asyncio.to_thread(keys.set, provider, key)
         return _settings_view(settings_file, keys)
 
+    @app.post("/api/keys/check")
+    async def check_key(check: KeyCheck) -> dict[str, Any]:
+        settings = settings_file.effective()
+        try:
+            target = check_route(check.provider, check.key, settings, keys)
+        except MissingKeyError as error:
+            return {"ok": False, "message": str(error)}
+        llm = await engine.llm()
+        ok, message = await llm.check_key(target, settings.request_timeout)
+        return {"ok": ok, "message": message}
+
     @app.get("/api/models")
     async def models() -> dict[str, Any]:
         settings = settings_file.effective()
@@ -197,8 +217,10 @@ async def _local_models(settings: Settings) -> list[dict[str, str | bool]]:
 
 
 def _settings_view(settings_file: SettingsFile, keys: SecretStore) -> dict[str, Any]:
+    settings = settings_file.effective()
     return {
-        "settings": settings_file.effective().model_dump(),
+        "settings": settings.model_dump(),
+        "setup_needed": setup_needed(settings, keys),
         "overridden": settings_file.overridden(),
         "keys": [info.__dict__ for info in keys.describe()],
         "key_storage": keys.backend,

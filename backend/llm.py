@@ -123,6 +123,23 @@ async def make_title(route: Route, first_message: str, timeout: float) -> str:
     return title[:80] if title else fallback
 
 
+async def check_key(route: Route, timeout: float) -> tuple[bool, str]:
+    """One tiny request with the key; whether it worked and a sentence saying so (or what went wrong)."""
+    try:
+        await litellm.acompletion(
+            model=route.model,
+            api_key=route.api_key,
+            api_base=route.api_base,
+            messages=[{"role": "user", "content": "Reply with OK."}],
+            max_tokens=16,
+            timeout=min(timeout, 30),
+            num_retries=0,
+        )
+    except Exception as error:
+        return False, explain(error, route, min(timeout, 30))
+    return True, f"{route.label} accepted the key."
+
+
 def fallback_title(message: str, words: int = 6) -> str:
     """The first few words of a message, as a title."""
     parts = message.split()

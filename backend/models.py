@@ -24,7 +24,8 @@ KEY_URLS: dict[str, str] = {
 # Providers that run on the user's machine and want no key.
 KEYLESS = {"ollama", "ollama_chat", "lm_studio", "hosted_vllm"}
 
-# A short, current list per provider; every id is in LiteLLM's bundled model map (a test checks).
+# A short, current list per provider; every id is in LiteLLM's bundled model map (a test checks). Each list
+# is largest model first, so the last is the cheapest to "check a key" with.
 CATALOG: dict[str, list[tuple[str, str]]] = {
     "gemini": [
         ("gemini/gemini-2.5-flash", "Gemini 2.5 Flash"),
@@ -91,6 +92,29 @@ def route(model: str | None, settings: Settings, keys: SecretStore) -> Route:
         # Local OpenAI-compatible servers ignore the key, but the client libraries insist on one.
         key = "local"
     return Route(model=model, provider=provider, api_key=key, api_base=api_base)
+
+
+def check_route(provider: str, key: str | None, settings: Settings, keys: SecretStore) -> Route:
+    """Where a "check key" call for `provider` goes: the default model when it is that provider's (with its
+    base URL), else the provider's smallest catalog model; `key` (typed, not yet saved) wins over the saved one.
+    """
+    if provider_of(settings.default_model) == provider:
+        model, api_base = settings.default_model, settings.api_base
+    else:
+        model, api_base = CATALOG[provider][-1][0], None
+    key = (key or "").strip() or keys.key_for(provider)
+    if key is None:
+        raise MissingKeyError(provider)
+    return Route(model=model, provider=provider, api_key=key, api_base=api_base)
+
+
+def setup_needed(settings: Settings, keys: SecretStore) -> bool:
+    """Whether the default model cannot answer yet because its provider has no key (first run)."""
+    try:
+        route(None, settings, keys)
+    except MissingKeyError:
+        return True
+    return False
 
 
 def available_models(settings: Settings, keys: SecretStore) -> list[dict[str, str | bool]]:

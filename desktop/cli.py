@@ -5,16 +5,24 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
+import webbrowser
 
 from backend import config
 
 EPILOG = f"""\
 environment:
-  {config.ENV_DATA_DIR}   folder for threads, settings and logs
+  {config.ENV_DATA_DIR}   folder for threads, settings and keys (default: your user data folder)
   {config.ENV_TOKEN}      access token instead of a random one per launch
   {config.ENV_MODEL}      default model, a LiteLLM id (gemini/…, openai/…, anthropic/…)
   {config.ENV_API_BASE}   base URL of the default model's provider (Ollama, LM Studio, a proxy)
   GEMINI_API_KEY, OPENAI_API_KEY, ANTHROPIC_API_KEY   provider keys (override those saved in Settings)
+
+examples:
+  chatkit-desktop                      open the window
+  chatkit-desktop --browser            use your web browser instead of a window
+  chatkit-desktop serve --port 8765    run headless and print the address to open
+  CHATKIT_DESKTOP_MODEL=openai/llama3.2 CHATKIT_DESKTOP_API_BASE=http://localhost:11434/v1 chatkit-desktop
 """
 
 
@@ -41,26 +49,54 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `chatkit-desktop` command."""
+    launched = time.perf_counter()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if args.command == "serve":
         return serve(args.port)
+    if args.browser:
+        return serve(0, open_browser=True)
     from desktop.window import run_window
 
-    return run_window(browser=args.browser)
+    return run_window(launched)
 
 
-def serve(port: int) -> int:
+def serve(port: int, *, open_browser: bool = False) -> int:
     """Headless mode: serve until SIGINT/SIGTERM, announcing the address on stdout."""
+    from desktop.instance import InstanceLock, running_url
     from desktop.server import READY_PREFIX, LocalServer
 
-    try:
-        server = LocalServer.create(port)
-    except OSError as error:
-        print(f"Cannot listen on 127.0.0.1:{port}: {error.strerror}. Pick another --port.", file=sys.stderr)
+    folder = config.data_dir()
+    lock = InstanceLock.acquire(folder)
+    if lock is None:
+        url = running_url(folder)
+        if url is not None and open_browser:
+            webbrowser.open(url)
+            return 0
+        where = f" at {url.split('/?', 1)[0]}" if url else ""
+        print(
+            f"ChatKit Desktop is already running on {folder}{where}. Use that one, or set "
+            f"{config.ENV_DATA_DIR} to another folder.",
+            file=sys.stderr,
+        )
         return 1
-    server.serve_forever(lambda: print(f"{READY_PREFIX} {server.url}", flush=True))
-    return 0
+    try:
+        try:
+            server = LocalServer.create(port, folder)
+        except OSError as error:
+            print(f"Cannot listen on 127.0.0.1:{port}: {error.strerror}. Pick another --port.", file=sys.stderr)
+            return 1
+
+        def ready() -> None:
+            lock.publish(server.url)
+            print(f"{READY_PREFIX} {server.url}", flush=True)
+            if open_browser:
+                webbrowser.open(server.url)
+
+        server.serve_forever(ready)
+        return 0
+    finally:
+        lock.release()
 
 
 if __name__ == "__main__":

@@ -10,11 +10,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvicorn
 
 from backend.app import create_app
-from backend.config import AppConfig, access_token, data_dir
+from backend.config import AppConfig, access_token
 
 READY_PREFIX = "ChatKit Desktop ready:"
 # A stream still open at shutdown is cancelled after this many seconds; its partial answer is saved.
@@ -71,11 +72,11 @@ class LocalServer:
         )
 
     @classmethod
-    def create(cls, port: int = 0) -> LocalServer:
+    def create(cls, port: int, folder: Path) -> LocalServer:
         """Bind a port and build the app for this launch's data folder and token."""
         sock = bind(port)
         port = sock.getsockname()[1]
-        return cls(sock, AppConfig(data_dir=data_dir(), token=access_token(), port=port))
+        return cls(sock, AppConfig(data_dir=folder, token=access_token(), port=port))
 
     @property
     def url(self) -> str:

@@ -1,0 +1,180 @@
+"""The real window: pywebview's Qt engine under Xvfb, opened, photographed, resized and closed like a person would."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from desktop.window import NO_ENGINE
+from tests.conftest import OPENAI_KEY
+from tests.fake_provider import FakeProvider
+from tests.harness import ROOT, TOKEN, answer_text, app_env, read_thread_file, thread_id_of
+from tests.xdisplay import XDisplay, is_blank, start_xvfb
+
+TITLE = "ChatKit Desktop"
+LOADED = "window page loaded"
+
+
+@pytest.fixture()
+def xdisplay() -> Iterator[XDisplay]:
+    """A fresh virtual screen per test, so windows from one test never confuse another."""
+    server = start_xvfb()
+    yield server
+    server.proc.terminate()
+    server.proc.wait(10)
+
+
+class Launch:
+    """`chatkit-desktop` (no arguments) started on a virtual display."""
+
+    def __init__(self, data_dir: Path, xdisplay: XDisplay, fake: FakeProvider) -> None:
+        self.data_dir = data_dir
+        env = app_env(
+            data_dir,
+            DISPLAY=xdisplay.name,
+            CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
+            CHATKIT_DESKTOP_API_BASE=fake.openai_base,
+            OPENAI_API_KEY=OPENAI_KEY,
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "desktop.cli"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stderr = ""
+
+    def wait_for(self, words: str, timeout: float = 60) -> None:
+        """Read stderr until a line containing `words` (the app logs there, one line per event)."""
+        assert self.proc.stderr is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.stderr += line
+            if words in line:
+                return
+        raise AssertionError(f"never logged {words!r}; stderr:\n{self.stderr}")
+
+    def finish(self, timeout: float = 30) -> int:
+        """Wait for the process to exit; returns its exit code and keeps the rest of stderr."""
+        code = self.proc.wait(timeout)
+        assert self.proc.stderr is not None
+        self.stderr += self.proc.stderr.read()
+        return code
+
+    def base(self) -> str:
+        """The running server's origin, from the address it publishes for later launches."""
+        url = json.loads((self.data_dir / "instance.json").read_text("utf-8"))["url"]
+        return url.split("/?", 1)[0]
+
+
+def chat(base: str, text: str) -> list[dict]:
+    """Start a thread through the window's own server."""
+    message = {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
+    body = {"type": "threads.create", "params": {"input": message}}
+    with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {TOKEN}"}) as client, client.stream(
+        "POST", f"{base}/chatkit", json=body
+    ) as response:
+        return [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+
+
+def settled_screenshot(xdisplay: XDisplay, name: str, seconds: float = 6) -> Path:
+    """A screenshot once the page had time to pick its face (the ChatKit CDN is unreachable here)."""
+    time.sleep(seconds)
+    return xdisplay.screenshot(name)
+
+
+def test_window_opens_on_the_page_and_closing_it_exits_cleanly(
+    tmp_path: Path, xdisplay: XDisplay, fake: FakeProvider
+) -> None:
+    app = Launch(tmp_path, xdisplay, fake)
+    [window] = xdisplay.wait_for_windows(TITLE)
+    app.wait_for(LOADED)
+
+    events = chat(app.base(), "Hello from the window test")
+    assert answer_text(events).startswith("You said: Hello from the window test.")
+    thread_id = thread_id_of(events)
+
+    shot = settled_screenshot(xdisplay, "window")
+    region = (window.x, window.y, window.x + window.width, window.y + window.height)
+    assert not is_blank(shot, region), f"the window shows nothing: {shot}"
+
+    xdisplay.close(window)
+    assert app.finish() == 0
+    assert "Traceback" not in app.stderr
+    assert [i["type"] for i in read_thread_file(tmp_path, thread_id)["items"]] == ["user_message",
+                                                                                   "assistant_message"]
+    assert not (tmp_path / "instance.json").exists(), "the next launch starts its own server"
+    assert not list((tmp_path / "threads").glob("*.tmp"))
+
+
+def test_second_launch_opens_a_window_on_the_running_app(
+    tmp_path: Path, xdisplay: XDisplay, fake: FakeProvider
+) -> None:
+    first = Launch(tmp_path, xdisplay, fake)
+    [first_window] = xdisplay.wait_for_windows(TITLE)
+    first.wait_for(LOADED)
+    base = first.base()
+
+    second = Launch(tmp_path, xdisplay, fake)
+    second.wait_for("already running")
+    windows = xdisplay.wait_for_windows(TITLE, count=2)
+    second.wait_for(LOADED)
+    assert first.base() == base, "still one server, one writer"
+    [second_window] = [w for w in windows if w.id != first_window.id]
+
+    xdisplay.close(second_window)
+    assert second.finish() == 0
+    assert httpx.get(f"{base}/health").status_code == 200, "closing the second window leaves the first running"
+
+    first.proc.send_signal(signal.SIGTERM)
+    assert first.finish() == 0, first.stderr
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{base}/health", timeout=2)
+
+
+def test_window_size_is_remembered(tmp_path: Path, xdisplay: XDisplay, fake: FakeProvider) -> None:
+    (tmp_path / "settings.json").write_text(json.dumps({"window": {"width": 900, "height": 640}}), "utf-8")
+    app = Launch(tmp_path, xdisplay, fake)
+    [window] = xdisplay.wait_for_windows(TITLE)
+    app.wait_for(LOADED)
+    assert (window.width, window.height) == (900, 640)
+
+    xdisplay.resize(window, 1000, 700)
+    time.sleep(1)
+    xdisplay.close(window)
+    assert app.finish() == 0
+    saved = json.loads((tmp_path / "settings.json").read_text("utf-8"))["window"]
+    assert (saved["width"], saved["height"]) == (1000, 700)
+
+    again = Launch(tmp_path, xdisplay, fake)
+    [window] = xdisplay.wait_for_windows(TITLE)
+    again.wait_for(LOADED)
+    assert (window.width, window.height) == (1000, 700)
+    xdisplay.close(window)
+    assert again.finish() == 0
+
+
+def test_no_web_engine_is_one_clear_sentence(tmp_path: Path, fake: FakeProvider) -> None:
+    # A machine without Qt's or GTK's Python bindings: both imports fail, as they would there.
+    blocked = tmp_path / "site"
+    for package in ("PyQt6", "gi"):
+        (blocked / package).mkdir(parents=True)
+        (blocked / package / "__init__.py").write_text(f"raise ImportError('No module named {package}')\n")
+    env = app_env(tmp_path / "data", PYTHONPATH=f"{blocked}:{ROOT}", DISPLAY=None, WAYLAND_DISPLAY=None)
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop.cli"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith(NO_ENGINE)
+    assert "Traceback" not in done.stderr
