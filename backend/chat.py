@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import ModuleType
 from typing import Any
 
+import anyio
 from agents import Agent, ModelSettings, RunConfig, Runner
 from chatkit.agents import AgentContext, ThreadItemConverter, stream_agent_response
 from chatkit.errors import CustomStreamError
@@ -19,6 +20,7 @@ from chatkit.server import ChatKitServer
 from chatkit.types import (
     AssistantMessageItem,
     FeedbackKind,
+    ThreadItem,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
     ThreadItemRemovedEvent,
@@ -34,6 +36,7 @@ from .keys import SecretStore
 from .models import MissingKeyError, route
 from .settings import SettingsFile
 from .store import JsonFileStore
+from .titles import fallback_title
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ class ChatServer(ChatKitServer[Any]):
         try:
             target = route(chosen, settings, self.keys)
         except MissingKeyError as error:
+            _title_from_first_words(thread, input_user_message)
             raise CustomStreamError(str(error), allow_retry=True) from None
         llm = await self.model_layer()
 
@@ -122,6 +126,7 @@ class ChatServer(ChatKitServer[Any]):
                 # what the user sees is what the thread file holds (their message, then the error).
                 yield ThreadItemRemovedEvent(item_id=streaming)
             sentence = llm.explain(error, target, settings.request_timeout, mid_answer=got_text)
+            _title_from_first_words(thread, input_user_message)
             raise CustomStreamError(sentence, allow_retry=True) from None
         finally:
             result.cancel()
@@ -129,6 +134,21 @@ class ChatServer(ChatKitServer[Any]):
         if not thread.title:
             first = _first_user_text(items)
             thread.title = await llm.make_title(target, first, settings.request_timeout) if first else None
+
+    async def handle_stream_cancelled(
+        self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: Any
+    ) -> None:
+        """Keep the part of the answer the user saw before pressing stop.
+
+        Starlette cancels the request's task when the client goes away and re-cancels every later await, so
+        without a shield the writes that save the partial answer are themselves cancelled.
+        """
+        with anyio.CancelScope(shield=True):
+            await super().handle_stream_cancelled(thread, pending_items, context)
+            if not thread.title:
+                first = await asyncio.to_thread(self.files.all_items, thread.id)
+                thread.title = fallback_title(_first_user_text(first))
+                await self.store.save_thread(thread, context)
 
     async def add_feedback(
         self, thread_id: str, item_ids: list[str], feedback: FeedbackKind, context: Any
@@ -157,6 +177,12 @@ async def _fresh_assistant_ids(
             event.item.id = current or store.generate_item_id("message", None, None)  # type: ignore[arg-type]
             current = None
         yield event
+
+
+def _title_from_first_words(thread: ThreadMetadata, message: UserMessageItem | None) -> None:
+    """A thread whose first answer failed still gets a title (ChatKit saves it with the error)."""
+    if not thread.title and message is not None:
+        thread.title = fallback_title(_first_user_text([message]))
 
 
 def _first_user_text(items: list[Any]) -> str:

@@ -5,6 +5,7 @@ Keys leave this module only towards their provider (`key_for`) or masked (`descr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -108,10 +109,9 @@ class SecretStore:
         if key:
             self._keyring.set_password(KEYRING_SERVICE, provider, key)
             return
-        try:
+        # Deleting a key that is not there is fine (keyring backends raise different errors for it).
+        with contextlib.suppress(Exception):
             self._keyring.delete_password(KEYRING_SERVICE, provider)
-        except Exception:  # deleting a key that is not there is fine
-            pass
 
     def _lookup(self, provider: Provider) -> tuple[str | None, Literal["env", "keyring", "file", "none"]]:
         env = os.environ.get(ENV_KEYS[provider])

@@ -6,15 +6,15 @@ Importing this module imports LiteLLM (several seconds), so only the background 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import litellm
-from litellm.exceptions import MidStreamFallbackError
 from agents.extensions.models.litellm_model import LitellmModel
+from litellm.exceptions import MidStreamFallbackError
 
 from .models import Route
+from .titles import TITLE_PROMPT, fallback_title, tidy
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,6 @@ logging.getLogger("LiteLLM").setLevel(logging.WARNING)
 
 # Used when neither the settings nor LiteLLM's model map know a model's window (typical of local models).
 FALLBACK_CONTEXT_WINDOW = 8192
-TITLE_PROMPT = (
-    "Write a short title (at most six words) for a conversation that begins with the user's message below. "
-    "Reply with the title only: no quotes, no punctuation at the end."
-)
-
 
 def make_model(route: Route) -> LitellmModel:
     """The Agents SDK model for a route; keys go only to that provider."""
@@ -118,9 +113,7 @@ async def make_title(route: Route, first_message: str, timeout: float) -> str:
     except Exception as error:
         log.info("title generation failed (%s); using the first words", type(error).__name__)
         return fallback
-    title = re.sub(r"\s+", " ", text).strip().strip("\"'“”*#").strip()
-    title = re.sub(r"^(title|titre)\s*:\s*", "", title, flags=re.IGNORECASE).rstrip(".")
-    return title[:80] if title else fallback
+    return tidy(text) or fallback
 
 
 async def check_key(route: Route, timeout: float) -> tuple[bool, str]:
@@ -138,15 +131,6 @@ async def check_key(route: Route, timeout: float) -> tuple[bool, str]:
     except Exception as error:
         return False, explain(error, route, min(timeout, 30))
     return True, f"{route.label} accepted the key."
-
-
-def fallback_title(message: str, words: int = 6) -> str:
-    """The first few words of a message, as a title."""
-    parts = message.split()
-    title = " ".join(parts[:words])
-    if len(parts) > words:
-        title += "…"
-    return title[:80] or "New chat"
 
 
 def explain(error: BaseException, route: Route, timeout: float, *, mid_answer: bool = False) -> str:

@@ -21,7 +21,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
-PROTECTED_PREFIXES = ("/chatkit", "/api")
+PROTECTED_PREFIXES = ("/chatkit/", "/api/")
+PROTECTED_PATHS = ("/chatkit", "/api")
 
 # The page is ours and the ChatKit web component is OpenAI's; nothing else may run or be framed.
 CHATKIT_CDN = "https://cdn.platform.openai.com"
@@ -71,7 +72,8 @@ class SecurityMiddleware:
         if origin is not None and origin not in self.config.origins:
             await _reject(send, 403, "Requests from other web pages are not allowed.")
             return
-        if path.startswith(PROTECTED_PREFIXES):
+        # Exact segments: the page's own files (`/api.js`, `/chatkit-face.js`) are as open as the page itself.
+        if path in PROTECTED_PATHS or path.startswith(PROTECTED_PREFIXES):
             auth = headers.get("authorization", "")
             presented = auth[7:].strip() if auth[:7].lower() == "bearer " else None
             if not token_matches(presented, self.config.token):

@@ -240,9 +240,8 @@ class JsonFileStore(Store[Any]):
         atomic_write_text(path, json.dumps(payload, ensure_ascii=False, indent=1))
         stat = path.stat()
         with self._index_lock:
-            if tf.thread.id not in self._index:
-                self._order = None
-            elif self._index[tf.thread.id].thread.get("created_at") != thread_json.get("created_at"):
+            previous = self._index.get(tf.thread.id)
+            if previous is None or previous.thread.get("created_at") != thread_json.get("created_at"):
                 self._order = None
             self._index[tf.thread.id] = _Entry(thread_json, stat.st_mtime_ns, stat.st_size)
             self._dirty = True

@@ -22,6 +22,7 @@ examples:
   chatkit-desktop                      open the window
   chatkit-desktop --browser            use your web browser instead of a window
   chatkit-desktop serve --port 8765    run headless and print the address to open
+  chatkit-desktop --self-test http://localhost:11434/v1   check server, page and a chat with a local model
   CHATKIT_DESKTOP_MODEL=openai/llama3.2 CHATKIT_DESKTOP_API_BASE=http://localhost:11434/v1 chatkit-desktop
 """
 
@@ -36,6 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--browser", action="store_true", help="open the chat in your default web browser")
+    parser.add_argument(
+        "--self-test",
+        metavar="URL",
+        help="start the server in a temporary data folder, check its health, page and one chat answered by "
+        "the OpenAI-compatible endpoint URL (e.g. http://localhost:11434/v1), print one verdict line, exit 0/1",
+    )
+    parser.add_argument(
+        "--self-test-model",
+        metavar="NAME",
+        help="the model --self-test asks (default: the first one URL/models lists); sent as openai/NAME",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser(
         "serve",
@@ -51,7 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `chatkit-desktop` command."""
     launched = time.perf_counter()
     args = build_parser().parse_args(argv)
+    if args.self_test is not None:
+        # Only the verdict line on stdout; warnings and errors still reach stderr.
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        from desktop.selftest import run
+
+        return run(args.self_test, args.self_test_model)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # HTTP clients log every URL they fetch at INFO; a provider URL can carry a key, and none is worth a line.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "serve":
         return serve(args.port)
     if args.browser:

@@ -126,7 +126,10 @@ def test_missing_key_says_where_to_get_one(tmp_path: Path) -> None:
         assert error_sentence(events) == (
             "No API key for Gemini yet. Open Settings and add one (get one at https://aistudio.google.com/apikey)."
         )
-        assert app.items(thread_id_of(events))[0]["content"][0]["text"] == "hello"
+        thread_id = thread_id_of(events)
+        assert app.items(thread_id)[0]["content"][0]["text"] == "hello"
+        assert events_of(events, "thread.updated")[-1]["thread"]["title"] == "hello"
+        assert app.call("threads.get_by_id", thread_id=thread_id)["title"] == "hello", "findable in the list"
     finally:
         app.stop()
 

@@ -7,6 +7,7 @@ import socket
 import httpx
 import pytest
 
+from tests.conftest import GEMINI_KEY
 from tests.harness import RunningApp
 
 LIST = {"type": "threads.list", "params": {}}
@@ -32,6 +33,13 @@ def test_protected_routes_need_the_token(app: RunningApp, method: str, path: str
     assert raw(app, method, path, {"Authorization": "Bearer wrong-token"}, body).status_code == 401
     assert raw(app, method, path, {"Authorization": app.token}, body).status_code == 401, "scheme is required"
     assert app.settings()["settings"]["system_prompt"] != "pwned"
+
+
+def test_the_pages_own_files_are_open_but_look_alike_api_paths_are_not(app: RunningApp) -> None:
+    assert raw(app, "GET", "/api.js", {}).status_code == 404, "a static file name, not the API: no token needed"
+    assert raw(app, "GET", "/chatkit-face.js", {}).status_code == 404
+    assert raw(app, "GET", "/api/anything", {}).status_code == 401
+    assert raw(app, "POST", "/chatkit/", {}).status_code == 401
 
 
 def test_the_right_token_opens_them(app: RunningApp) -> None:
@@ -102,3 +110,11 @@ def test_listens_on_loopback_only(app: RunningApp) -> None:
 def test_token_is_not_written_to_the_log(app: RunningApp) -> None:
     raw(app, "GET", f"/?token={app.token}", {})
     assert app.token not in app.stderr
+
+
+def test_nothing_logged_names_a_key_a_message_or_a_provider_url(gemini_app: RunningApp) -> None:
+    gemini_app.send("A private message about my health")
+    log = gemini_app.stderr
+    assert GEMINI_KEY not in log
+    assert "private message" not in log
+    assert "/v1beta/models" not in log, "no request URLs (a provider URL can carry the key)"

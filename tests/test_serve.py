@@ -57,6 +57,26 @@ def test_busy_port_is_one_clear_sentence(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_second_server_on_the_same_data_folder_is_refused(tmp_path: Path) -> None:
+    first = start_app(tmp_path)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "desktop.cli", "serve"],
+            cwd=ROOT, env=app_env(tmp_path), capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 1
+        assert done.stderr.strip() == (
+            f"ChatKit Desktop is already running on {tmp_path} at {first.base}. Use that one, or set "
+            "CHATKIT_DESKTOP_DATA_DIR to another folder."
+        )
+        assert done.stdout == ""
+        assert httpx.get(f"{first.base}/health").status_code == 200
+    finally:
+        assert first.stop() == 0
+    second = start_app(tmp_path)
+    assert second.stop() == 0, "once the first has stopped, the folder is free"
+
+
 def test_help_lists_commands_and_environment() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "desktop.cli", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60

@@ -120,3 +120,30 @@ def test_dotenv_in_the_working_directory_is_never_loaded(tmp_path: Path) -> None
 def test_key_used_for_openai_is_the_one_given(app: RunningApp, fake: FakeProvider) -> None:
     app.send("Which key?")
     assert [r for r in fake.requests if r.stream][-1].api_key == OPENAI_KEY
+
+
+def test_check_key_says_ok_or_what_is_wrong_in_plain_words(app: RunningApp, fake: FakeProvider) -> None:
+    with app.client() as client:
+        saved = client.post("/api/keys/check", json={"provider": "openai"}).json()
+        typed_bad = client.post("/api/keys/check", json={"provider": "openai", "key": "bad-key"}).json()
+        no_key = client.post("/api/keys/check", json={"provider": "anthropic"}).json()
+        view = client.get("/api/settings").json()
+    assert saved == {"ok": True, "message": "OpenAI accepted the key."}
+    assert fake.requests[-2].api_key == OPENAI_KEY, "the check is one real request with the saved key"
+    assert typed_bad == {"ok": False, "message": "OpenAI rejected the API key — open Settings and check it."}
+    assert fake.requests[-1].api_key == "bad-key"
+    assert no_key["ok"] is False and no_key["message"].startswith("No API key for Anthropic yet.")
+    assert key_info(view, "openai")["masked"] == "••••CRET", "a checked key is not saved"
+
+
+def test_first_run_without_a_key_is_flagged_for_the_page(tmp_path: Path, app: RunningApp) -> None:
+    assert app.settings()["setup_needed"] is False
+    fresh = start_app(tmp_path, CHATKIT_DESKTOP_MODEL=None)
+    try:
+        view = fresh.settings()
+        assert view["setup_needed"] is True
+        assert view["settings"]["default_model"].startswith("gemini/")
+        assert view["key_urls"]["gemini"] == "https://aistudio.google.com/apikey"
+        assert fresh.settings(keys={"gemini": "AIza-typed-in-settings-0001"})["setup_needed"] is False
+    finally:
+        fresh.stop()

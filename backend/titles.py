@@ -1,0 +1,27 @@
+"""Thread titles: the prompt that asks the model for one, tidying its reply, and the no-model fallback."""
+
+from __future__ import annotations
+
+import re
+
+TITLE_PROMPT = (
+    "Write a short title (at most six words) for a conversation that begins with the user's message below. "
+    "Reply with the title only: no quotes, no punctuation at the end."
+)
+MAX_LENGTH = 80
+
+
+def tidy(reply: str) -> str:
+    """The model's reply as a title: one line, no quotes, Markdown marks or "Title:" prefix."""
+    title = re.sub(r"\s+", " ", reply).strip().strip("\"'“”*#").strip()
+    title = re.sub(r"^title\s*:\s*", "", title, flags=re.IGNORECASE).rstrip(".")
+    return title[:MAX_LENGTH]
+
+
+def fallback_title(message: str, words: int = 6) -> str:
+    """The first few words of a message, as a title."""
+    parts = message.split()
+    title = " ".join(parts[:words])
+    if len(parts) > words:
+        title += "…"
+    return title[:MAX_LENGTH] or "New chat"

@@ -1,0 +1,93 @@
+// The ChatKit face: OpenAI's <openai-chatkit> web component (served only from their CDN), pointed at the
+// local /chatkit endpoint. Options follow ChatKitOptions in openai.github.io/chatkit-js; `setOptions` does
+// not merge, so every update passes the full set.
+
+import { api, authFetch } from './client.js';
+import { toast } from './dom.js';
+import { GREETING, PLACEHOLDER, PROMPTS } from './start.js';
+
+export const CHATKIT_URL = 'https://cdn.platform.openai.com/deployments/chatkit/chatkit.js';
+/** How long ChatKit may take to load before the built-in face takes over. */
+export const LOAD_TIMEOUT_MS = 4000;
+/** Any non-empty key works on localhost: ChatKit only verifies domains elsewhere. */
+export const DOMAIN_KEY = 'chatkit-desktop-local';
+
+function loadScript() {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = CHATKIT_URL;
+    script.async = true;
+    script.addEventListener('load', resolve);
+    script.addEventListener('error', () => reject(new Error('chatkit.js could not be loaded')));
+    document.head.append(script);
+  });
+}
+
+/** Resolves true once <openai-chatkit> is defined; false if the script fails or the timeout passes first. */
+export async function loadChatKit(timeoutMs = LOAD_TIMEOUT_MS) {
+  const loaded = loadScript().then(() => customElements.whenDefined('openai-chatkit').then(() => true));
+  const timeout = new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs));
+  try {
+    return await Promise.race([loaded, timeout]);
+  } catch {
+    return false;
+  }
+}
+
+const darkQuery = matchMedia('(prefers-color-scheme: dark)');
+
+function sameOrigin(input) {
+  const url = input instanceof Request ? input.url : String(input);
+  return new URL(url, location.href).origin === location.origin;
+}
+
+async function composerModels() {
+  try {
+    const { models } = await api('/api/models');
+    return models.map(({ id, label, default: isDefault }) => ({ id, label, default: Boolean(isDefault) }));
+  } catch (error) {
+    toast(error.message);
+    return [];
+  }
+}
+
+/** Put <openai-chatkit> into `root`; returns {refresh()} to reload the model list after Settings change. */
+export async function mountChatKit(root, { openSettings }) {
+  let models = await composerModels();
+  const chatkit = document.createElement('openai-chatkit');
+  chatkit.className = 'chatkit';
+
+  const options = () => {
+    const composer = { placeholder: PLACEHOLDER };
+    if (models.length) composer.models = models;
+    return {
+      api: {
+        url: `${location.origin}/chatkit`,
+        domainKey: DOMAIN_KEY,
+        // The token goes only to this app's own server, never to another origin.
+        fetch: (input, init) => (sameOrigin(input) ? authFetch(input, init) : fetch(input, init)),
+      },
+      theme: { colorScheme: darkQuery.matches ? 'dark' : 'light' },
+      history: { enabled: true, showDelete: true, showRename: true },
+      startScreen: { greeting: GREETING, prompts: PROMPTS },
+      composer,
+      threadItemActions: { feedback: true, retry: true },
+      header: { rightAction: { icon: 'settings-cog', onClick: () => openSettings() } },
+    };
+  };
+
+  chatkit.addEventListener('chatkit.error', (event) => {
+    const message = event.detail?.error?.message || String(event.detail?.error || '');
+    toast(message || 'ChatKit ran into a problem.');
+  });
+  root.replaceChildren(chatkit);
+  chatkit.setOptions(options());
+  darkQuery.addEventListener('change', () => chatkit.setOptions(options()));
+
+  return {
+    async refresh() {
+      models = await composerModels();
+      chatkit.setOptions(options());
+    },
+  };
+}
