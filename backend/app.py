@@ -7,6 +7,7 @@ need the bearer token, which `security.SecurityMiddleware` checks before anythin
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +45,7 @@ from .store import (
     InvalidIdError,
     JsonFileStore,
     ReadOnlyThreadError,
+    StoreWriteError,
     UnsupportedError,
     check_id,
 )
@@ -91,8 +93,15 @@ class SettingsUpdate(BaseModel):
     keys: dict[Provider, str | None] | None = None
 
 
+def _not_a_failed_save(record: logging.LogRecord) -> bool:
+    # ChatKit logs a traceback for any error in a stream; a failed save is already logged in one line by the
+    # store and told to the user as a sentence.
+    return not (record.exc_info and isinstance(record.exc_info[1], StoreWriteError))
+
+
 def create_app(config: AppConfig) -> FastAPI:
     """Build the app for one launch (one data folder, one token, one port)."""
+    logging.getLogger("chatkit").addFilter(_not_a_failed_save)
     store = JsonFileStore(config.data_dir)
     settings_file = SettingsFile(config.data_dir / "settings.json")
     keys = SecretStore(config.data_dir)
@@ -131,7 +140,7 @@ def create_app(config: AppConfig) -> FastAPI:
         server = await engine.chat_server()
         result = await server.process(body, {})
         if hasattr(result, "json_events"):
-            return StreamingResponse(result, media_type="text/event-stream")
+            return StreamingResponse(_saving_errors_as_events(result), media_type="text/event-stream")
         return Response(content=result.json, media_type="application/json")
 
     @app.get("/api/settings")
@@ -169,6 +178,16 @@ def create_app(config: AppConfig) -> FastAPI:
 
     app.mount("/", StaticFiles(directory=config.web_dir), name="web")
     return app
+
+
+async def _saving_errors_as_events(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """A failed save before the answer starts (the user's message) ends the stream with a sentence, not a cut."""
+    try:
+        async for chunk in stream:
+            yield chunk
+    except StoreWriteError as error:
+        event = {"type": "error", "code": "custom", "message": error.message, "allow_retry": True}
+        yield b"data: " + json.dumps(event).encode() + b"\n\n"
 
 
 def _precheck(store: JsonFileStore, request: Any) -> None:
@@ -246,6 +265,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         (ReadOnlyThreadError, 409, None),
         (UnsupportedError, 400, None),
         (BodyTooLarge, 413, "The request is too large."),
+        (StoreWriteError, 507, None),
     ]
     for exc_type, status, fixed in statuses:
 
@@ -253,6 +273,13 @@ def _add_error_handlers(app: FastAPI) -> None:
             return _error(status, fixed or _sentence(exc))
 
         app.add_exception_handler(exc_type, handler)
+
+    async def unwritable(_: Request, exc: OSError) -> Response:
+        log.error("could not write to the data folder: %s", exc.strerror)
+        reason = exc.strerror or type(exc).__name__
+        return _error(507, f"Could not save ({reason}) — check that the data folder has free space and is writable.")
+
+    app.add_exception_handler(OSError, unwritable)  # type: ignore[arg-type]
 
     async def invalid(_: Request, exc: ValidationError) -> Response:
         return _error(400, _describe_validation(exc))
@@ -267,6 +294,6 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 def _sentence(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     text = text[0].upper() + text[1:]
     return text if text.endswith(".") else text + "."

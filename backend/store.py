@@ -9,6 +9,7 @@ serialised per thread. Listing is served from an in-memory index that is rebuilt
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatkit.errors import CustomStreamError
 from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import Attachment, LockedStatus, Page, ThreadItem, ThreadMetadata
 from pydantic import TypeAdapter, ValidationError
@@ -53,6 +55,23 @@ class InvalidIdError(ValueError):
 
 class ReadOnlyThreadError(Exception):
     """The thread file has a newer schema than this app knows; it is never overwritten."""
+
+
+class StoreWriteError(CustomStreamError):
+    """A thread file could not be written (disk full, folder not writable); the old file is intact.
+
+    A ChatKit stream error, so ChatKit turns it into an `error` event with this sentence mid-answer.
+    """
+
+    def __init__(self, error: OSError, folder: Path) -> None:
+        if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            sentence = "Could not save the conversation because the disk is full — free some space, then retry."
+        else:
+            sentence = (
+                f"Could not save the conversation ({error.strerror or type(error).__name__}) — check that "
+                f"{folder} is writable and has free space, then retry."
+            )
+        super().__init__(sentence, allow_retry=True)
 
 
 class UnsupportedError(Exception):
@@ -237,7 +256,11 @@ class JsonFileStore(Store[Any]):
             "thread": thread_json,
             "items": [item.model_dump(mode="json") for item in tf.items],
         }
-        atomic_write_text(path, json.dumps(payload, ensure_ascii=False, indent=1))
+        try:
+            atomic_write_text(path, json.dumps(payload, ensure_ascii=False, indent=1))
+        except OSError as error:
+            log.error("could not write %s: %s", path.name, error.strerror)
+            raise StoreWriteError(error, self.root) from None
         stat = path.stat()
         with self._index_lock:
             previous = self._index.get(tf.thread.id)

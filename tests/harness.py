@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,8 +115,15 @@ class RunningApp:
         return "".join(self.stderr_lines)
 
 
-def start_app(data_dir: Path, *, port: int = 0, timeout: float = 60, **env: str | None) -> RunningApp:
-    """Start `chatkit-desktop serve` and wait for its ready line."""
+def start_app(
+    data_dir: Path,
+    *,
+    port: int = 0,
+    timeout: float = 60,
+    preexec_fn: Callable[[], None] | None = None,
+    **env: str | None,
+) -> RunningApp:
+    """Start `chatkit-desktop serve` and wait for its ready line (`preexec_fn` runs in the child first)."""
     cmd = [sys.executable, "-m", "desktop.cli", "serve"] + (["--port", str(port)] if port else [])
     proc = subprocess.Popen(
         cmd,
@@ -125,6 +132,7 @@ def start_app(data_dir: Path, *, port: int = 0, timeout: float = 60, **env: str 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=preexec_fn,
     )
     lines: queue.Queue[str | None] = queue.Queue()
     stderr_lines: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import signal
 import threading
@@ -240,6 +241,35 @@ def test_concurrent_messages_to_one_thread_lose_no_item(app: RunningApp) -> None
     assert users == sorted(["shared thread"] + [f"parallel {n}" for n in range(8)])
     assert sum(i["type"] == "assistant_message" for i in items) == 9
     assert len({i["id"] for i in items}) == len(items)
+
+
+def test_a_failed_save_is_one_sentence_and_the_file_stays_as_it_was(tmp_path: Path, fake: FakeProvider) -> None:
+    # Files may not grow past 64 KiB in this process: a write beyond that fails as on a full disk.
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    app = start_app(tmp_path, preexec_fn=small_disk, CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
+                    CHATKIT_DESKTOP_API_BASE=fake.openai_base, OPENAI_API_KEY=OPENAI_KEY)
+    try:
+        thread_id = thread_id_of(app.send("A short first message"))
+        before = (tmp_path / "threads" / f"{thread_id}.json").read_bytes()
+
+        events = app.send("long " * 20_000, thread_id)
+        errors = [e for e in events if e["type"] == "error"]
+        assert [e["message"] for e in errors] == [
+            f"Could not save the conversation (File too large) — check that {tmp_path / 'threads'} is writable and "
+            "has free space, then retry."
+        ]
+        assert (tmp_path / "threads" / f"{thread_id}.json").read_bytes() == before, "the old file is intact"
+        assert not list((tmp_path / "threads").glob("*.tmp")), "no half-written temp file left behind"
+
+        renamed = app.post({"type": "threads.update", "params": {"thread_id": thread_id, "title": "x" * 70_000}})
+        assert renamed.status_code == 507 and "Could not save the conversation" in renamed.json()["error"]
+
+        assert answer_text(app.send("Still here?", thread_id)).startswith("You said: Still here?")
+        assert "Traceback" not in app.stderr
+    finally:
+        app.stop()
 
 
 def test_thread_files_are_plain_json_users_can_read(app: RunningApp) -> None:
