@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -93,3 +94,40 @@ def test_ready_line_comes_before_the_model_layer_is_loaded(tmp_path: Path) -> No
         assert httpx.get(f"{app.base}/health").json()["chat_ready"] is False
     finally:
         app.stop()
+
+
+def test_browser_mode_serves_and_opens_the_page_in_the_default_browser(tmp_path: Path) -> None:
+    # Python's webbrowser module runs $BROWSER with the URL: this one writes down what it was asked to open.
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
+    browser.chmod(0o755)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desktop.cli", "--browser"], cwd=ROOT, stdin=subprocess.DEVNULL,
+        env=app_env(tmp_path / "data", BROWSER=str(browser), DISPLAY=None), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline().strip()
+        assert ready.startswith("ChatKit Desktop ready: http://127.0.0.1:")
+        url = ready.split(": ", 1)[1]
+        deadline = time.monotonic() + 20
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert opened.read_text().split() == [url], "the page, with its token, opened once"
+        assert httpx.get(url).status_code == 200
+
+        again = subprocess.run(
+            [sys.executable, "-m", "desktop.cli", "--browser"], cwd=ROOT, stdin=subprocess.DEVNULL,
+            env=app_env(tmp_path / "data", BROWSER=str(browser), DISPLAY=None), capture_output=True, text=True,
+            timeout=60,
+        )
+        assert again.returncode == 0
+        deadline = time.monotonic() + 20
+        while len(opened.read_text().split()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert opened.read_text().split() == [url, url], "a second launch opens the running app, not a new one"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
