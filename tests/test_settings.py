@@ -147,3 +147,25 @@ def test_first_run_without_a_key_is_flagged_for_the_page(tmp_path: Path, app: Ru
         assert fresh.settings(keys={"gemini": "AIza-typed-in-settings-0001"})["setup_needed"] is False
     finally:
         fresh.stop()
+
+
+def test_keys_go_to_the_os_keyring_when_there_is_one(tmp_path: Path, fake: FakeProvider) -> None:
+    secret = "sk-kept-in-the-keyring-0123456789-ABCD"
+    vault = tmp_path / "keyring"
+    vault.mkdir()
+    app = start_app(tmp_path / "data", PYTHON_KEYRING_BACKEND="tests.keyring_backend.FolderKeyring",
+                    TEST_KEYRING_DIR=str(vault), CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
+                    CHATKIT_DESKTOP_API_BASE=fake.openai_base)
+    try:
+        view = app.settings(keys={"openai": secret})
+        assert view["key_storage"] == "keyring"
+        assert key_info(view, "openai") == {"provider": "openai", "set": True, "source": "keyring",
+                                            "masked": "••••ABCD"}
+        assert (vault / "ChatKit Desktop--openai").read_text("utf-8") == secret
+        assert not (tmp_path / "data" / "secrets.json").exists(), "no copy on disk beside the keyring"
+        app.send("Does the keyring key work?")
+        assert [r for r in fake.requests if r.stream][-1].api_key == secret
+        assert key_info(app.settings(keys={"openai": ""}), "openai")["set"] is False
+        assert not (vault / "ChatKit Desktop--openai").exists()
+    finally:
+        app.stop()
