@@ -44,7 +44,8 @@ def build(source: Path, out: Path) -> Path:
     """Run `pyinstaller build.spec` in `source`; returns the bundle folder."""
     command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(out / "dist"),
                "--workpath", str(out / "work"), "build.spec"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_")}
+    # The app's own settings must not leak into the build; CHATKIT_BUNDLE_FULL (the spec's switch) may.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_DESKTOP_")}
     done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
     if done.returncode != 0:
         raise RuntimeError(f"pyinstaller failed:\n{done.stderr[-6000:]}")
