@@ -90,7 +90,7 @@ def _show(url: str, launched: float, settings: SettingsFile | None) -> int:
     def loaded() -> None:
         if not first_load:
             first_load.append(time.perf_counter() - launched)
-            log.info("window page loaded %.2f s after launch", first_load[0])
+            log.info("window page loaded %.2f s after launch (engine: %s)", first_load[0], webview.renderer)
 
     window.events.loaded += loaded
     _close_on_signals(window)

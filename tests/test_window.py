@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def xdisplay() -> Iterator[XDisplay]:
 class Launch:
     """`chatkit-desktop` (no arguments) started on a virtual display."""
 
-    def __init__(self, data_dir: Path, xdisplay: XDisplay, fake: FakeProvider) -> None:
+    def __init__(self, data_dir: Path, xdisplay: XDisplay, fake: FakeProvider, **extra: str) -> None:
         self.data_dir = data_dir
         env = app_env(
             data_dir,
@@ -43,6 +44,7 @@ class Launch:
             CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
             CHATKIT_DESKTOP_API_BASE=fake.openai_base,
             OPENAI_API_KEY=OPENAI_KEY,
+            **extra,
         )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "desktop.cli"],
@@ -110,6 +112,7 @@ def test_window_opens_on_the_page_and_closing_it_exits_cleanly(
 
     xdisplay.close(window)
     assert app.finish() == 0
+    assert "(engine: qtwebengine)" in app.stderr
     assert "Traceback" not in app.stderr
     assert [i["type"] for i in read_thread_file(tmp_path, thread_id)["items"]] == ["user_message",
                                                                                    "assistant_message"]
@@ -162,6 +165,30 @@ def test_window_size_is_remembered(tmp_path: Path, xdisplay: XDisplay, fake: Fak
     assert (window.width, window.height) == (1000, 700)
     xdisplay.close(window)
     assert again.finish() == 0
+
+
+def test_the_gtk_engine_works_too(tmp_path: Path, xdisplay: XDisplay, fake: FakeProvider) -> None:
+    # Debian's PyGObject and WebKitGTK (python3-gi, gir1.2-webkit2-4.1), as a GTK desktop has them. Only the
+    # `gi` package is put on the path, so no other system package can shadow the app's own.
+    system_gi = Path("/usr/lib/python3/dist-packages/gi")
+    if not system_gi.is_dir():
+        message = "python3-gi is not installed (.ci/run installs it with apt-get)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    only_gi = tmp_path / "gi-only"
+    only_gi.mkdir()
+    (only_gi / "gi").symlink_to(system_gi)
+    app = Launch(tmp_path / "data", xdisplay, fake, PYWEBVIEW_GUI="gtk", PYTHONPATH=f"{only_gi}:{ROOT}")
+    [window] = xdisplay.wait_for_windows(TITLE)
+    app.wait_for(LOADED)
+    assert answer_text(chat(app.base(), "Hello from GTK")).startswith("You said: Hello from GTK.")
+    shot = settled_screenshot(xdisplay, "window-gtk")
+    assert not is_blank(shot, (window.x, window.y, window.x + window.width, window.y + window.height)), shot
+    xdisplay.close(window)
+    assert app.finish() == 0
+    assert "(engine: gtkwebkit2)" in app.stderr, "GTK's WebKit, not Qt, drew this window"
+    assert "Traceback" not in app.stderr
 
 
 def test_no_web_engine_is_one_clear_sentence(tmp_path: Path, fake: FakeProvider) -> None:
