@@ -275,9 +275,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(exc_type, handler)
 
     async def unwritable(_: Request, exc: OSError) -> Response:
-        log.error("could not write to the data folder: %s", exc.strerror)
+        log.error("could not use the data folder: %s", exc.strerror)
         reason = exc.strerror or type(exc).__name__
-        return _error(507, f"Could not save ({reason}) — check that the data folder has free space and is writable.")
+        return _error(
+            507, f"Could not read or write the data folder ({reason}) — check that it has free space and is writable."
+        )
 
     app.add_exception_handler(OSError, unwritable)  # type: ignore[arg-type]
 
