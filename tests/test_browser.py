@@ -27,7 +27,7 @@ from tests.browser import (
     screenshot,
 )
 from tests.fake_provider import BAD_KEY, FakeProvider
-from tests.harness import RunningApp, read_thread_file, start_app
+from tests.harness import RunningApp, read_thread_file, start_app, thread_id_of
 
 WIDE = {"width": 1100, "height": 760}
 ANSWER_TIMEOUT = 30_000
@@ -299,6 +299,33 @@ def test_second_thread_switch_rename_delete(page: Page, app: RunningApp) -> None
     page.reload()
     expect(page.locator(f'.thread[data-id="{first}"] .thread-title')).to_have_text("Fruit notes")
     expect(page.locator(f'.thread[data-id="{second}"]')).to_have_count(0)
+
+
+def test_a_late_thread_list_does_not_hide_a_conversation_started_meanwhile(page: Page, app: RunningApp) -> None:
+    """On a cold start the first list can arrive after the user has already sent a message."""
+    earlier = thread_id_of(app.send("An earlier conversation"))
+    held: list[tuple[Any, Any]] = []
+
+    def hold_first_list(route: Any) -> None:
+        if not held and '"threads.list"' in (route.request.post_data or ""):
+            held.append((route, route.fetch()))  # read now, delivered late
+        else:
+            route.continue_()
+
+    page.route("**/chatkit", hold_first_list)
+    page.goto(page_url(app))
+    expect(page.locator(".builtin")).to_be_visible(timeout=10_000)
+    send(page, "Started before the list came")
+    expect(last_answer(page)).to_contain_text("You said: Started before the list came.", timeout=ANSWER_TIMEOUT)
+    wait_idle(page)
+    started = active_thread_id(page)
+    assert held, "the page never asked for the thread list"
+    route, response = held[0]
+    route.fulfill(response=response)
+    expect(page.locator(f'.thread[data-id="{earlier}"]')).to_have_count(1)  # the late list has arrived
+    expect(page.locator(".thread").first).to_have_attribute("data-id", started)
+    expect(page.locator(".thread.active")).to_have_attribute("data-id", started)
+    expect(page.locator(f'.thread[data-id="{started}"] .thread-title')).to_have_text(re.compile("Started before"))
 
 
 def test_stop_button_stops_a_slow_answer(page: Page, app: RunningApp) -> None:

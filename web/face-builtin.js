@@ -31,6 +31,8 @@ export function mountBuiltin(root, { reason, openSettings }) {
     entries: [], // [{item, el, md}] in display order
     stream: null, // the answer being streamed: {controller, threadId, userId, assistant, text}
     error: null,
+    changes: 0, // counts local changes to the thread list, so a list read before them cannot undo them
+    deleted: new Set(),
   };
 
   // ---- layout ----
@@ -163,9 +165,19 @@ export function mountBuiltin(root, { reason, openSettings }) {
     try {
       const params = { limit: PAGE, order: 'desc' };
       if (more && state.threadsAfter) params.after = state.threadsAfter;
+      const since = state.changes;
       const page = await chatkit('threads.list', params);
+      page.data = page.data.filter((t) => !state.deleted.has(t.id));
       const fresh = page.data.filter((t) => !state.threads.some((known) => known.id === t.id));
-      state.threads = more ? state.threads.concat(fresh) : page.data;
+      if (more) {
+        state.threads = state.threads.concat(fresh);
+      } else {
+        // The list may have been read before a conversation was started or renamed here (the first list
+        // of a cold start waits for the server); what changed meanwhile wins over the older answer.
+        const newer = state.threads.filter((t) => t.changed > since);
+        state.threads = newer.filter((t) => !page.data.some((listed) => listed.id === t.id))
+          .concat(page.data.map((listed) => newer.find((t) => t.id === listed.id) || listed));
+      }
       state.threadsAfter = page.has_more ? page.after : null;
       renderThreads();
     } catch (error) {
@@ -174,7 +186,7 @@ export function mountBuiltin(root, { reason, openSettings }) {
   }
 
   function upsertThread(thread, { top = false } = {}) {
-    const meta = { ...thread };
+    const meta = { ...thread, changed: ++state.changes };
     delete meta.items;
     const index = state.threads.findIndex((t) => t.id === meta.id);
     if (index === -1) state.threads.unshift(meta);
@@ -243,6 +255,7 @@ export function mountBuiltin(root, { reason, openSettings }) {
       try {
         if (state.stream?.threadId === id) stop();
         await chatkit('threads.delete', { thread_id: id });
+        state.deleted.add(id);
         state.threads = state.threads.filter((t) => t.id !== id);
         if (state.thread?.id === id) newChat();
         else renderThreads();
