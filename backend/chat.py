@@ -103,9 +103,7 @@ class ChatServer(ChatKitServer[Any]):
             ),
         )
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
-        result = Runner.run_streamed(
-            agent, history, context=agent_context, run_config=RunConfig(tracing_disabled=True)
-        )
+        result = Runner.run_streamed(agent, history, context=agent_context, run_config=RunConfig(tracing_disabled=True))
         streaming: str | None = None  # the assistant message being streamed, until its done event
         got_text = False
         try:
@@ -150,9 +148,7 @@ class ChatServer(ChatKitServer[Any]):
                 thread.title = fallback_title(_first_user_text(first))
                 await self.store.save_thread(thread, context)
 
-    async def add_feedback(
-        self, thread_id: str, item_ids: list[str], feedback: FeedbackKind, context: Any
-    ) -> None:
+    async def add_feedback(self, thread_id: str, item_ids: list[str], feedback: FeedbackKind, context: Any) -> None:
         """Keep the user's feedback in the thread file."""
         await asyncio.to_thread(self.files.set_feedback, thread_id, item_ids, feedback)
 

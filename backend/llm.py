@@ -29,6 +29,7 @@ logging.getLogger("LiteLLM").setLevel(logging.WARNING)
 # Used when neither the settings nor LiteLLM's model map know a model's window (typical of local models).
 FALLBACK_CONTEXT_WINDOW = 8192
 
+
 def make_model(route: Route) -> LitellmModel:
     """The Agents SDK model for a route; keys go only to that provider."""
     return LitellmModel(model=route.model, base_url=route.api_base, api_key=route.api_key)
@@ -62,9 +63,7 @@ def _item_text(item: Any) -> str:
     return str(item)
 
 
-def fit_to_window(
-    items: Sequence[Any], model: str, system_prompt: str, window: int
-) -> tuple[list[Any], int]:
+def fit_to_window(items: Sequence[Any], model: str, system_prompt: str, window: int) -> tuple[list[Any], int]:
     """Drop the oldest turns until the conversation fits `window`; return it and how many items were dropped.
 
     A turn starts at a user message. The newest turn (the message being answered) is always kept, and the

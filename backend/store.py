@@ -159,8 +159,7 @@ class JsonFileStore(Store[Any]):
             payload = {
                 "version": INDEX_VERSION,
                 "entries": {
-                    tid: {"mtime_ns": e.mtime_ns, "size": e.size, "thread": e.thread}
-                    for tid, e in self._index.items()
+                    tid: {"mtime_ns": e.mtime_ns, "size": e.size, "thread": e.thread} for tid, e in self._index.items()
                 },
             }
             self._dirty = False
@@ -175,8 +174,7 @@ class JsonFileStore(Store[Any]):
             if payload.get("version") != INDEX_VERSION:
                 return {}
             return {
-                tid: _Entry(e["thread"], int(e["mtime_ns"]), int(e["size"]))
-                for tid, e in payload["entries"].items()
+                tid: _Entry(e["thread"], int(e["mtime_ns"]), int(e["size"])) for tid, e in payload["entries"].items()
             }
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}

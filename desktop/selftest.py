@@ -77,8 +77,7 @@ def _self_test(url: str, model: str | None) -> tuple[float, float]:
 def _first_model(url: str) -> str:
     key = os.environ.get("OPENAI_API_KEY") or "local"
     try:
-        response = httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"}, timeout=15,
-                             trust_env=False)
+        response = httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"}, timeout=15, trust_env=False)
     except httpx.HTTPError as error:
         raise StepFailed("model list", f"{url}/models could not be reached ({_describe(error)})") from error
     if response.status_code != 200:
@@ -116,8 +115,9 @@ def _running_server(folder: Path) -> Iterator[Any]:
     except OSError as error:
         raise StepFailed("start", f"the data folder {folder} cannot be used ({error.strerror})") from error
     if lock is None:
-        raise StepFailed("start", f"ChatKit Desktop is already running on {folder}; set "
-                                  f"{config.ENV_DATA_DIR} to another folder")
+        raise StepFailed(
+            "start", f"ChatKit Desktop is already running on {folder}; set {config.ENV_DATA_DIR} to another folder"
+        )
     try:
         try:
             server = LocalServer.create(0, folder)
@@ -172,8 +172,11 @@ def _check_chat(client: httpx.Client, model: str) -> tuple[str, float]:
     try:
         with client.stream("POST", "/chatkit", json=body, timeout=CHAT_TIMEOUT) as response:
             if response.status_code != 200:
-                raise StepFailed("chat", f"POST /chatkit answered HTTP {response.status_code}: "
-                                         f"{response.read().decode(errors='replace')[:200]}")
+                raise StepFailed(
+                    "chat",
+                    f"POST /chatkit answered HTTP {response.status_code}: "
+                    f"{response.read().decode(errors='replace')[:200]}",
+                )
             for line in response.iter_lines():
                 if line.startswith("data: "):
                     events.append(json.loads(line[6:]))
@@ -189,7 +192,8 @@ def _check_chat(client: httpx.Client, model: str) -> tuple[str, float]:
     if errors:
         raise StepFailed("chat", f"{model} at the given URL did not answer: {_error_text(errors[0])}")
     answers = [
-        e["item"] for e in events
+        e["item"]
+        for e in events
         if e.get("type") == "thread.item.done" and e.get("item", {}).get("type") == "assistant_message"
     ]
     text = "".join(part.get("text", "") for part in answers[-1]["content"]) if answers else ""

@@ -34,9 +34,7 @@ def require_chromium() -> None:
     """Fail (on CI) or skip (elsewhere) when Debian's Chromium is not installed."""
     if CHROMIUM.exists():
         return
-    message = (
-        f"Chromium is not installed at {CHROMIUM} (Debian package `chromium`); the browser tests need it."
-    )
+    message = f"Chromium is not installed at {CHROMIUM} (Debian package `chromium`); the browser tests need it."
     if os.environ.get("CI"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message)

@@ -26,10 +26,16 @@ def list_files(folder: Path) -> list[str]:
 
 def clean_copy(destination: Path) -> Path:
     """Copy what a fresh checkout of the work tree would have: tracked plus untracked-but-not-ignored files."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for relative in filter(None, listed):
         source = ROOT / relative
         if not source.is_file():  # deleted in the work tree but still in the index
@@ -42,8 +48,17 @@ def clean_copy(destination: Path) -> Path:
 
 def build(source: Path, out: Path) -> Path:
     """Run `pyinstaller build.spec` in `source`; returns the bundle folder."""
-    command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(out / "dist"),
-               "--workpath", str(out / "work"), "build.spec"]
+    command = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--distpath",
+        str(out / "dist"),
+        "--workpath",
+        str(out / "work"),
+        "build.spec",
+    ]
     # The app's own settings must not leak into the build; CHATKIT_BUNDLE_FULL (the spec's switch) may.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHATKIT_DESKTOP_")}
     done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)

@@ -40,9 +40,7 @@ HANG_SECONDS = 60.0
 WORDS_PER_CHUNK = 3
 
 _STATUS = re.compile(r"\[\[status:(\d{3})\]\]")
-_GEMINI_PATH = re.compile(
-    r"^(?:/v1beta)?/models/(?P<model>[^:]+):(?P<method>streamGenerateContent|generateContent)$"
-)
+_GEMINI_PATH = re.compile(r"^(?:/v1beta)?/models/(?P<model>[^:]+):(?P<method>streamGenerateContent|generateContent)$")
 _OPENAI_CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 _OPENAI_MODELS_PATHS = ("/v1/models", "/models")
 
@@ -110,9 +108,7 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
-            str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part
-        )
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part)
     return ""
 
 

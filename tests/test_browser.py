@@ -213,9 +213,7 @@ def test_wrong_token_shows_the_same_message(page: Page, app: RunningApp) -> None
 # ---- chatting ----
 
 
-def test_message_streams_into_a_rendered_answer_and_is_saved(
-    browser: Browser, page: Page, app: RunningApp
-) -> None:
+def test_message_streams_into_a_rendered_answer_and_is_saved(browser: Browser, page: Page, app: RunningApp) -> None:
     open_builtin(page, app)
     send(page, "Hello from the **browser**")
     expect(page.locator(".msg-user .bubble").last).to_have_text("Hello from the **browser**")
@@ -262,9 +260,7 @@ def test_second_thread_switch_rename_delete(page: Page, app: RunningApp) -> None
     assert second != first
     rows = page.locator(".thread")
     assert rows.nth(0).get_attribute("data-id") == second  # newest first
-    expect(page.locator(f'.thread[data-id="{second}"] .thread-title')).to_have_text(
-        re.compile("Second topic")
-    )
+    expect(page.locator(f'.thread[data-id="{second}"] .thread-title')).to_have_text(re.compile("Second topic"))
 
     # Switch back: the first conversation's messages, and only those.
     page.locator(f'.thread[data-id="{first}"] .thread-open').click()
@@ -360,9 +356,7 @@ def kept_answers(app: RunningApp, thread_id: str, wait: float) -> list[str]:
     deadline = time.monotonic() + wait
     while True:
         items = read_thread_file(app.data_dir, thread_id)["items"]
-        answers = [
-            "".join(p["text"] for p in i["content"]) for i in items if i["type"] == "assistant_message"
-        ]
+        answers = ["".join(p["text"] for p in i["content"]) for i in items if i["type"] == "assistant_message"]
         if answers or time.monotonic() > deadline:
             return answers
         time.sleep(0.1)
@@ -392,9 +386,7 @@ def test_retry_regenerates_the_last_answer(page: Page, app: RunningApp, fake: Fa
     asked = len(fake.requests)
     page.locator(".msg-assistant").last.hover()
     page.get_by_role("button", name="Retry answer").click()
-    expect(page.locator(".msg-assistant").last).not_to_have_attribute(
-        "data-id", first_id or "", timeout=ANSWER_TIMEOUT
-    )
+    expect(page.locator(".msg-assistant").last).not_to_have_attribute("data-id", first_id or "", timeout=ANSWER_TIMEOUT)
     expect(last_answer(page)).to_contain_text("You said: Please answer twice.", timeout=ANSWER_TIMEOUT)
     wait_idle(page)
     assert len(fake.requests) > asked
@@ -451,9 +443,7 @@ def test_model_picker_and_keyboard(page: Page, app: RunningApp, fake: FakeProvid
 def test_html_and_javascript_links_render_inert(page: Page, app: RunningApp) -> None:
     open_builtin(page, app)
     send(page, "<img src=x onerror=alert(1)>")
-    expect(last_answer(page)).to_contain_text(
-        "You said: <img src=x onerror=alert(1)>", timeout=ANSWER_TIMEOUT
-    )
+    expect(last_answer(page)).to_contain_text("You said: <img src=x onerror=alert(1)>", timeout=ANSWER_TIMEOUT)
     wait_idle(page)
     expect(page.locator(".msg-user .bubble").last).to_have_text("<img src=x onerror=alert(1)>")
     send(page, "[x](javascript:alert(1)) and <javascript:alert(2)> and [y](data:text/html,<b>hi</b>)")
@@ -472,8 +462,7 @@ def test_html_and_javascript_links_render_inert(page: Page, app: RunningApp) -> 
     )
     assert (
         page.evaluate(
-            "[...document.querySelectorAll('*')].some(e => [...e.attributes]"
-            ".some(a => a.name.startsWith('on')))"
+            "[...document.querySelectorAll('*')].some(e => [...e.attributes].some(a => a.name.startsWith('on')))"
         )
         is False
     )
@@ -592,9 +581,7 @@ def test_settings_save_a_key_that_never_comes_back_whole(page: Page, keyless_app
     assert bodies, "no responses were captured"
     assert not [body for body in bodies if secret in body]
     assert secret not in page.content()
-    assert secret not in page.evaluate(
-        "[...document.querySelectorAll('input, textarea')].map(e => e.value).join(' ')"
-    )
+    assert secret not in page.evaluate("[...document.querySelectorAll('input, textarea')].map(e => e.value).join(' ')")
     assert "TOPSECRET" not in page.evaluate("document.body.innerText")
     secrets_file = keyless_app.data_dir / "secrets.json"
     assert secret in secrets_file.read_text()  # it is stored (no keyring on the test machine)
@@ -663,9 +650,7 @@ def test_first_run_opens_settings_with_the_gemini_sentence(
         # Once closed, sending a message says plainly what is missing.
         dialog.get_by_role("button", name="Close", exact=True).click()
         send(page, "hello?")
-        expect(page.locator(".msg-error")).to_contain_text(
-            "No API key for Gemini yet", timeout=ANSWER_TIMEOUT
-        )
+        expect(page.locator(".msg-error")).to_contain_text("No API key for Gemini yet", timeout=ANSWER_TIMEOUT)
     finally:
         ctx.close()
         first.stop()
@@ -738,9 +723,7 @@ def test_settings_usable_at_400_px(browser: Browser, app: RunningApp) -> None:
         ctx.close()
 
 
-def test_thread_from_a_newer_version_is_read_only(
-    browser: Browser, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_thread_from_a_newer_version_is_read_only(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> None:
     data = tmp_path_factory.mktemp("newer")
     (data / "threads").mkdir()
     thread_id = "thr_fromthefuture01"
@@ -764,9 +747,7 @@ def test_thread_from_a_newer_version_is_read_only(
                         "id": "msg_a1",
                         "thread_id": thread_id,
                         "created_at": stamp,
-                        "content": [
-                            {"type": "output_text", "text": "Hello from **later**", "annotations": []}
-                        ],
+                        "content": [{"type": "output_text", "text": "Hello from **later**", "annotations": []}],
                     },
                 ],
             }

@@ -82,8 +82,12 @@ def test_self_test_passes_against_the_fake_provider(bundle: Bundle, fake: FakePr
     data = tmp_path / "data"
     started = time.perf_counter()
     done = subprocess.run(
-        [str(bundle.exe), "--self-test", fake.openai_base], env=app_env(data), stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=300,
+        [str(bundle.exe), "--self-test", fake.openai_base],
+        env=app_env(data),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     seconds = time.perf_counter() - started
     lines = done.stdout.splitlines()
@@ -102,11 +106,16 @@ def test_self_test_without_a_data_folder_leaves_nothing_behind(
 ) -> None:
     home, temp = tmp_path / "home", tmp_path / "tmp"
     temp.mkdir()
-    env = app_env(tmp_path, HOME=str(home), XDG_DATA_HOME=str(home / "data"), TMPDIR=str(temp),
-                  CHATKIT_DESKTOP_DATA_DIR=None)
+    env = app_env(
+        tmp_path, HOME=str(home), XDG_DATA_HOME=str(home / "data"), TMPDIR=str(temp), CHATKIT_DESKTOP_DATA_DIR=None
+    )
     done = subprocess.run(
-        [str(bundle.exe), "--self-test", fake.openai_base, "--self-test-model", MODELS[1]], env=env,
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+        [str(bundle.exe), "--self-test", fake.openai_base, "--self-test-model", MODELS[1]],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0 and PASSED.match(done.stdout.strip()), done.stdout + done.stderr
     assert not (home / "data" / NAME).exists(), "the self-test must not touch the user's data folder"
@@ -116,8 +125,12 @@ def test_self_test_without_a_data_folder_leaves_nothing_behind(
 
 def test_self_test_failure_is_one_line(bundle: Bundle, tmp_path: Path) -> None:
     done = subprocess.run(
-        [str(bundle.exe), "--self-test", f"http://127.0.0.1:{unused_port()}/v1"], env=app_env(tmp_path),
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+        [str(bundle.exe), "--self-test", f"http://127.0.0.1:{unused_port()}/v1"],
+        env=app_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert len(done.stdout.splitlines()) == 1 and FAILED.match(done.stdout.strip()), done.stdout
@@ -148,7 +161,11 @@ def test_window_opens_paints_and_closes(bundle: Bundle, fake: FakeProvider, tmp_
     env = app_env(tmp_path, DISPLAY=screen.name, **model_env(fake))
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [str(bundle.exe)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [str(bundle.exe)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -184,9 +201,12 @@ def test_nothing_reaches_the_network(bundle: Bundle, fake: FakeProvider, tmp_pat
         pytest.skip("strace is not installed")
     log = tmp_path / "connect.log"
     done = subprocess.run(
-        [strace, "-f", "-qq", "-e", "trace=connect", "-o", str(log), str(bundle.exe), "--self-test",
-         fake.openai_base],
-        env=app_env(tmp_path / "data"), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+        [strace, "-f", "-qq", "-e", "trace=connect", "-o", str(log), str(bundle.exe), "--self-test", fake.openai_base],
+        env=app_env(tmp_path / "data"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if "ptrace" in done.stderr and done.returncode != 0:
         pytest.skip(f"strace cannot trace here: {done.stderr.strip()[:200]}")
@@ -226,8 +246,12 @@ def read_until(proc: subprocess.Popen[str], words: str, timeout: float) -> str:
 def start_serve(exe: Path, data_dir: Path, timeout: float = 120, **env: str) -> RunningApp:
     """`<bundle> serve`, waited for until its ready line, as tests.harness.start_app does for the CLI."""
     proc = subprocess.Popen(
-        [str(exe), "serve"], env=app_env(data_dir, **env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [str(exe), "serve"],
+        env=app_env(data_dir, **env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     stderr_lines: list[str] = []
 
@@ -247,4 +271,3 @@ def start_serve(exe: Path, data_dir: Path, timeout: float = 120, **env: str) -> 
             return RunningApp(proc, int(match.group(1)), match.group(2), data_dir, stderr_lines)
     proc.send_signal(signal.SIGKILL)
     raise AssertionError(f"no ready line; stderr:\n{''.join(stderr_lines)}")
-

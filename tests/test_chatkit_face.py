@@ -112,9 +112,7 @@ def test_options_match_the_chatkit_contract(chatkit_page: Page, app: RunningApp)
     opts = options(chatkit_page)
     with app.client() as client:
         models = client.get("/api/models").json()["models"]
-    assert opts["composer"]["models"] == [
-        {"id": m["id"], "label": m["label"], "default": m["default"]} for m in models
-    ]
+    assert opts["composer"]["models"] == [{"id": m["id"], "label": m["label"], "default": m["default"]} for m in models]
     assert sum(1 for m in opts["composer"]["models"] if m["default"]) == 1
     assert opts["composer"]["placeholder"]
     assert opts["history"] == {"enabled": True, "showDelete": True, "showRename": True}

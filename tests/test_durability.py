@@ -71,8 +71,11 @@ def test_kill_9_during_a_streamed_answer_loses_no_earlier_turn(tmp_path: Path, f
             "type": "threads.add_user_message",
             "params": {
                 "thread_id": thread_id,
-                "input": {"content": [{"type": "input_text", "text": "[[slow]] turn three"}], "attachments": [],
-                          "inference_options": {}},
+                "input": {
+                    "content": [{"type": "input_text", "text": "[[slow]] turn three"}],
+                    "attachments": [],
+                    "inference_options": {},
+                },
             },
         }
         try:
@@ -109,8 +112,11 @@ def test_stop_pressed_mid_answer_leaves_a_consistent_thread(app: RunningApp, fak
         "type": "threads.add_user_message",
         "params": {
             "thread_id": thread_id,
-            "input": {"content": [{"type": "input_text", "text": "[[slow]] please ramble"}], "attachments": [],
-                      "inference_options": {}},
+            "input": {
+                "content": [{"type": "input_text", "text": "[[slow]] please ramble"}],
+                "attachments": [],
+                "inference_options": {},
+            },
         },
     }
     deltas = 0
@@ -123,8 +129,12 @@ def test_stop_pressed_mid_answer_leaves_a_consistent_thread(app: RunningApp, fak
     time.sleep(1.0)
 
     items = app.items(thread_id)
-    assert [i["type"] for i in items[:4]] == ["user_message", "assistant_message", "user_message",
-                                              "assistant_message"], "the part of the answer seen is kept"
+    assert [i["type"] for i in items[:4]] == [
+        "user_message",
+        "assistant_message",
+        "user_message",
+        "assistant_message",
+    ], "the part of the answer seen is kept"
     kept = "".join(c["text"] for c in items[3]["content"])
     assert kept and "You said: [[slow]] please ramble.".startswith(kept[:30]), kept
     assert read_thread_file(app.data_dir, thread_id)["items"][3]["id"] == items[3]["id"]
@@ -248,8 +258,13 @@ def test_a_failed_save_is_one_sentence_and_the_file_stays_as_it_was(tmp_path: Pa
     def small_disk() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
-    app = start_app(tmp_path, preexec_fn=small_disk, CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
-                    CHATKIT_DESKTOP_API_BASE=fake.openai_base, OPENAI_API_KEY=OPENAI_KEY)
+    app = start_app(
+        tmp_path,
+        preexec_fn=small_disk,
+        CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
+        CHATKIT_DESKTOP_API_BASE=fake.openai_base,
+        OPENAI_API_KEY=OPENAI_KEY,
+    )
     try:
         thread_id = thread_id_of(app.send("A short first message"))
         before = (tmp_path / "threads" / f"{thread_id}.json").read_bytes()

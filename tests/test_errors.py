@@ -33,8 +33,11 @@ def error_sentence(events: list[dict]) -> str:
         (b'{"type": "items.list", "params": {"thread_id": "thr_doesnotexist"}}', 404, "not found"),
         (b'{"type": "threads.get_by_id", "params": {"thread_id": "../../settings"}}', 400, "Invalid thread id"),
         (b'{"type": "threads.delete", "params": {"thread_id": "..\\\\x"}}', 400, "Invalid thread id"),
-        (b'{"type": "attachments.create", "params": {"name": "a", "size": 1, "mime_type": "text/plain"}}',
-         400, "not supported"),
+        (
+            b'{"type": "attachments.create", "params": {"name": "a", "size": 1, "mime_type": "text/plain"}}',
+            400,
+            "not supported",
+        ),
     ],
 )
 def test_bad_requests_get_a_clear_json_error(app: RunningApp, body: bytes, status: int, words: str) -> None:
@@ -66,8 +69,11 @@ def test_feedback_on_an_unknown_item_is_a_404(app: RunningApp) -> None:
 
 
 def test_oversized_body_is_a_413(app: RunningApp) -> None:
-    big = {"content": [{"type": "input_text", "text": "x" * (3 * 1024 * 1024)}], "attachments": [],
-           "inference_options": {}}
+    big = {
+        "content": [{"type": "input_text", "text": "x" * (3 * 1024 * 1024)}],
+        "attachments": [],
+        "inference_options": {},
+    }
     response = app.post({"type": "threads.create", "params": {"input": big}})
     assert response.status_code == 413
     assert "too large" in response.json()["error"]
@@ -93,9 +99,7 @@ def test_oversized_chunked_body_is_a_413(app: RunningApp) -> None:
         ("[[status:503]]", "OpenAI had a server error — retry in a moment."),
     ],
 )
-def test_provider_failure_is_one_sentence_and_the_message_is_kept(
-    app: RunningApp, trigger: str, sentence: str
-) -> None:
+def test_provider_failure_is_one_sentence_and_the_message_is_kept(app: RunningApp, trigger: str, sentence: str) -> None:
     thread_id = thread_id_of(app.send("A good start"))
     events = app.send(f"{trigger} this will fail", thread_id)
     assert error_sentence(events) == sentence
@@ -108,7 +112,9 @@ def test_provider_failure_is_one_sentence_and_the_message_is_kept(
 
 def test_bad_gemini_key_names_gemini_and_settings(tmp_path: Path, fake: FakeProvider) -> None:
     app = start_app(
-        tmp_path, CHATKIT_DESKTOP_MODEL="gemini/gemini-2.5-flash", CHATKIT_DESKTOP_API_BASE=fake.gemini_base,
+        tmp_path,
+        CHATKIT_DESKTOP_MODEL="gemini/gemini-2.5-flash",
+        CHATKIT_DESKTOP_API_BASE=fake.gemini_base,
         GEMINI_API_KEY="bad-key",
     )
     try:

@@ -76,9 +76,7 @@ def test_openai_stream_arrives_in_several_chunks_and_the_request_is_recorded_nor
     chunks = asyncio.run(collect(OPENAI, p.openai_base, CONVERSATION, stream_options={"include_usage": True}))
     pieces = text_of(chunks)
     assert len(pieces) >= 3 and "".join(pieces) == ECHO
-    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
-        "stop"
-    ]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
     usage = [c.usage for c in chunks if getattr(c, "usage", None)][-1]
     assert (usage.prompt_tokens, usage.completion_tokens) == (10, len(ECHO.split()))
     [request] = p.requests
@@ -96,9 +94,7 @@ def test_gemini_stream_uses_the_url_and_header_litellm_builds_and_echoes_the_his
     chunks = asyncio.run(collect(GEMINI, p.gemini_base, CONVERSATION))
     pieces = text_of(chunks)
     assert len(pieces) >= 3 and "".join(pieces) == ECHO
-    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
-        "stop"
-    ]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
     [request] = p.requests
     assert request.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     assert request.query == {"alt": "sse"} and request.stream
@@ -147,9 +143,7 @@ def test_errors_map_to_litellm_exception_classes(
 ) -> None:
     with pytest.raises(expected) as raised:
         asyncio.run(
-            litellm.acompletion(
-                model=model, api_base=base_of(p, model), api_key=key, messages=user(text), **NO_RETRIES
-            )
+            litellm.acompletion(model=model, api_base=base_of(p, model), api_key=key, messages=user(text), **NO_RETRIES)
         )
     assert raised.value.status_code == status  # type: ignore[attr-defined]
     assert len(p.requests) == 1, "no retries"

@@ -25,8 +25,12 @@ def bearer(app: RunningApp) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("method", "path", "body"),
-    [("POST", "/chatkit", LIST), ("GET", "/api/settings", None), ("GET", "/api/models", None),
-     ("PUT", "/api/settings", {"system_prompt": "pwned"})],
+    [
+        ("POST", "/chatkit", LIST),
+        ("GET", "/api/settings", None),
+        ("GET", "/api/models", None),
+        ("PUT", "/api/settings", {"system_prompt": "pwned"}),
+    ],
 )
 def test_protected_routes_need_the_token(app: RunningApp, method: str, path: str, body: object) -> None:
     assert raw(app, method, path, {}, body).status_code == 401
@@ -79,8 +83,11 @@ def test_no_cors_grants(app: RunningApp) -> None:
         app,
         "OPTIONS",
         "/chatkit",
-        {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
-         "Access-Control-Request-Headers": "authorization"},
+        {
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
     )
     assert preflight.status_code >= 400
     assert not any(h.lower().startswith("access-control-") for h in preflight.headers)

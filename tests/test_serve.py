@@ -51,7 +51,11 @@ def test_busy_port_is_one_clear_sentence(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "desktop.cli", "serve", "--port", str(port)],
-            cwd=ROOT, env=app_env(tmp_path), capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            env=app_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert done.returncode == 1
     assert done.stderr.strip().endswith("Pick another --port.")
@@ -63,7 +67,11 @@ def test_a_second_server_on_the_same_data_folder_is_refused(tmp_path: Path) -> N
     try:
         done = subprocess.run(
             [sys.executable, "-m", "desktop.cli", "serve"],
-            cwd=ROOT, env=app_env(tmp_path), capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            env=app_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert done.returncode == 1
         assert done.stderr.strip() == (
@@ -83,8 +91,15 @@ def test_help_lists_commands_and_environment() -> None:
         [sys.executable, "-m", "desktop.cli", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0
-    for word in ("serve", "--browser", "CHATKIT_DESKTOP_DATA_DIR", "CHATKIT_DESKTOP_TOKEN", "CHATKIT_DESKTOP_MODEL",
-                 "CHATKIT_DESKTOP_API_BASE", "GEMINI_API_KEY"):
+    for word in (
+        "serve",
+        "--browser",
+        "CHATKIT_DESKTOP_DATA_DIR",
+        "CHATKIT_DESKTOP_TOKEN",
+        "CHATKIT_DESKTOP_MODEL",
+        "CHATKIT_DESKTOP_API_BASE",
+        "GEMINI_API_KEY",
+    ):
         assert word in done.stdout
 
 
@@ -103,9 +118,13 @@ def test_browser_mode_serves_and_opens_the_page_in_the_default_browser(tmp_path:
     browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
     browser.chmod(0o755)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "desktop.cli", "--browser"], cwd=ROOT, stdin=subprocess.DEVNULL,
-        env=app_env(tmp_path / "data", BROWSER=str(browser), DISPLAY=None), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "desktop.cli", "--browser"],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        env=app_env(tmp_path / "data", BROWSER=str(browser), DISPLAY=None),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -119,8 +138,12 @@ def test_browser_mode_serves_and_opens_the_page_in_the_default_browser(tmp_path:
         assert httpx.get(url).status_code == 200
 
         again = subprocess.run(
-            [sys.executable, "-m", "desktop.cli", "--browser"], cwd=ROOT, stdin=subprocess.DEVNULL,
-            env=app_env(tmp_path / "data", BROWSER=str(browser), DISPLAY=None), capture_output=True, text=True,
+            [sys.executable, "-m", "desktop.cli", "--browser"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            env=app_env(tmp_path / "data", BROWSER=str(browser), DISPLAY=None),
+            capture_output=True,
+            text=True,
             timeout=60,
         )
         assert again.returncode == 0

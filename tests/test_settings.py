@@ -54,14 +54,21 @@ def test_saved_key_is_masked_everywhere_and_kept_in_a_private_file(tmp_path: Pat
         for response in (put, get, models):
             assert secret not in response.text
             assert secret[:-4] not in response.text
-        assert key_info(get.json(), "gemini") == {"provider": "gemini", "set": True, "source": "file",
-                                                  "masked": "••••XYZW"}
+        assert key_info(get.json(), "gemini") == {
+            "provider": "gemini",
+            "set": True,
+            "source": "file",
+            "masked": "••••XYZW",
+        }
         assert get.json()["key_storage"] == "file"
         secrets_file = tmp_path / "secrets.json"
         assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
         assert json.loads(secrets_file.read_text("utf-8")) == {"gemini": secret}
-        assert secret not in (tmp_path / "settings.json").read_text("utf-8") if (tmp_path / "settings.json").exists() \
+        assert (
+            secret not in (tmp_path / "settings.json").read_text("utf-8")
+            if (tmp_path / "settings.json").exists()
             else True
+        )
 
         answer = app.send("Does my saved key work?")
         assert answer_text(answer).startswith("You said: Does my saved key work?")
@@ -153,14 +160,22 @@ def test_keys_go_to_the_os_keyring_when_there_is_one(tmp_path: Path, fake: FakeP
     secret = "sk-kept-in-the-keyring-0123456789-ABCD"
     vault = tmp_path / "keyring"
     vault.mkdir()
-    app = start_app(tmp_path / "data", PYTHON_KEYRING_BACKEND="tests.keyring_backend.FolderKeyring",
-                    TEST_KEYRING_DIR=str(vault), CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
-                    CHATKIT_DESKTOP_API_BASE=fake.openai_base)
+    app = start_app(
+        tmp_path / "data",
+        PYTHON_KEYRING_BACKEND="tests.keyring_backend.FolderKeyring",
+        TEST_KEYRING_DIR=str(vault),
+        CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
+        CHATKIT_DESKTOP_API_BASE=fake.openai_base,
+    )
     try:
         view = app.settings(keys={"openai": secret})
         assert view["key_storage"] == "keyring"
-        assert key_info(view, "openai") == {"provider": "openai", "set": True, "source": "keyring",
-                                            "masked": "••••ABCD"}
+        assert key_info(view, "openai") == {
+            "provider": "openai",
+            "set": True,
+            "source": "keyring",
+            "masked": "••••ABCD",
+        }
         assert (vault / "ChatKit Desktop--openai").read_text("utf-8") == secret
         assert not (tmp_path / "data" / "secrets.json").exists(), "no copy on disk beside the keyring"
         app.send("Does the keyring key work?")

@@ -48,7 +48,11 @@ class Launch:
         )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "desktop.cli"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
         )
         self.stderr = ""
@@ -83,9 +87,10 @@ def chat(base: str, text: str) -> list[dict]:
     """Start a thread through the window's own server."""
     message = {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
     body = {"type": "threads.create", "params": {"input": message}}
-    with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {TOKEN}"}) as client, client.stream(
-        "POST", f"{base}/chatkit", json=body
-    ) as response:
+    with (
+        httpx.Client(timeout=60, headers={"Authorization": f"Bearer {TOKEN}"}) as client,
+        client.stream("POST", f"{base}/chatkit", json=body) as response,
+    ):
         return [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
 
 
@@ -114,8 +119,7 @@ def test_window_opens_on_the_page_and_closing_it_exits_cleanly(
     assert app.finish() == 0
     assert "(engine: qtwebengine)" in app.stderr
     assert "Traceback" not in app.stderr
-    assert [i["type"] for i in read_thread_file(tmp_path, thread_id)["items"]] == ["user_message",
-                                                                                   "assistant_message"]
+    assert [i["type"] for i in read_thread_file(tmp_path, thread_id)["items"]] == ["user_message", "assistant_message"]
     assert not (tmp_path / "instance.json").exists(), "the next launch starts its own server"
     assert not list((tmp_path / "threads").glob("*.tmp"))
 
@@ -199,8 +203,13 @@ def test_no_web_engine_is_one_clear_sentence(tmp_path: Path, fake: FakeProvider)
         (blocked / package / "__init__.py").write_text(f"raise ImportError('No module named {package}')\n")
     env = app_env(tmp_path / "data", PYTHONPATH=f"{blocked}:{ROOT}", DISPLAY=None, WAYLAND_DISPLAY=None)
     done = subprocess.run(
-        [sys.executable, "-m", "desktop.cli"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "desktop.cli"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 1
     assert done.stderr.strip().endswith(NO_ENGINE)

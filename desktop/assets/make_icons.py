@@ -28,8 +28,7 @@ def draw(size: int = SIZE) -> Image.Image:
 
     mask = Image.new("L", (big, big), 0)
     margin = 40 * unit
-    ImageDraw.Draw(mask).rounded_rectangle((margin, margin, big - margin, big - margin), radius=220 * unit,
-                                           fill=255)
+    ImageDraw.Draw(mask).rounded_rectangle((margin, margin, big - margin, big - margin), radius=220 * unit, fill=255)
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     image.paste(background, (0, 0), mask)
 

@@ -31,8 +31,12 @@ MESSAGE = {"content": [{"type": "input_text", "text": "hello"}], "attachments": 
 def launch(data_dir: Path, fake: FakeProvider) -> tuple[RunningApp, float]:
     """Start `serve`; returns the app and the seconds from spawning it to its ready line."""
     started = time.perf_counter()
-    app = start_app(data_dir, CHATKIT_DESKTOP_MODEL=MODEL, CHATKIT_DESKTOP_API_BASE=fake.openai_base,
-                    OPENAI_API_KEY="sk-bench-0123456789")
+    app = start_app(
+        data_dir,
+        CHATKIT_DESKTOP_MODEL=MODEL,
+        CHATKIT_DESKTOP_API_BASE=fake.openai_base,
+        OPENAI_API_KEY="sk-bench-0123456789",
+    )
     return app, time.perf_counter() - started
 
 
@@ -67,7 +71,10 @@ async def direct_first_token(fake: FakeProvider) -> float:
 
     started = time.perf_counter()
     response = await litellm.acompletion(
-        model=MODEL, api_base=fake.openai_base, api_key="k", stream=True,
+        model=MODEL,
+        api_base=fake.openai_base,
+        api_key="k",
+        stream=True,
         messages=[{"role": "system", "content": "x"}, {"role": "user", "content": "hello"}],
     )
     elapsed = None
@@ -86,14 +93,24 @@ def write_threads(data_dir: Path, count: int) -> None:
         thread_id = f"thr_bench{n:011d}"
         created = f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z"
         item = {
-            "type": "user_message", "id": f"msg_bench{n:011d}", "thread_id": thread_id, "created_at": created,
-            "content": [{"type": "input_text", "text": f"question {n}"}], "attachments": [],
-            "inference_options": {}, "quoted_text": None,
+            "type": "user_message",
+            "id": f"msg_bench{n:011d}",
+            "thread_id": thread_id,
+            "created_at": created,
+            "content": [{"type": "input_text", "text": f"question {n}"}],
+            "attachments": [],
+            "inference_options": {},
+            "quoted_text": None,
         }
         payload = {
             "schema_version": 1,
-            "thread": {"id": thread_id, "title": f"Thread {n}", "created_at": created, "status": {"type": "active"},
-                       "metadata": {}},
+            "thread": {
+                "id": thread_id,
+                "title": f"Thread {n}",
+                "created_at": created,
+                "status": {"type": "active"},
+                "metadata": {},
+            },
             "items": [item],
         }
         (folder / f"{thread_id}.json").write_text(json.dumps(payload), "utf-8")
@@ -123,8 +140,10 @@ def main() -> None:
             app.stop()
         print(f"  ready line            {ms(statistics.median(ready))}")
         print(f"  first threads.list    {ms(statistics.median(listed))}  (after launch)")
-        print(f"  first streamed token  {ms(statistics.median(token))}  (after launch; a threads.create sent after"
-              " the list)")
+        print(
+            f"  first streamed token  {ms(statistics.median(token))}  (after launch; a threads.create sent after"
+            " the list)"
+        )
 
         print("\nTime to first token, warm, median of 20")
         app, _ = launch(Path(tmp) / "warm", fake)
@@ -146,8 +165,10 @@ def main() -> None:
         list_latency(app, 1)
         times = list_latency(app, 200)
         print(f"  start, with index     {ms(seconds)} to ready line")
-        print(f"  threads.list          median {ms(statistics.median(times))}, "
-              f"p95 {ms(sorted(times)[int(len(times) * 0.95)])}")
+        print(
+            f"  threads.list          median {ms(statistics.median(times))}, "
+            f"p95 {ms(sorted(times)[int(len(times) * 0.95)])}"
+        )
         app.stop()
         print(f"  index file            {(data / 'threads' / 'index.json').stat().st_size / 1e6:.1f} MB")
 

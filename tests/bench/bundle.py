@@ -32,10 +32,10 @@ from tests.xdisplay import start_xvfb  # noqa: E402
 def size_on_disk(folder: Path) -> int:
     """Bytes, as `du -sb` counts them (apparent sizes of files, links and folders)."""
     if shutil.which("du") and sys.platform.startswith("linux"):
-        return int(subprocess.run(["du", "-sb", str(folder)], capture_output=True, text=True,
-                                  check=True).stdout.split()[0])
-    return sum(os.lstat(Path(root) / name).st_size for root, dirs, files in os.walk(folder)
-               for name in dirs + files)
+        return int(
+            subprocess.run(["du", "-sb", str(folder)], capture_output=True, text=True, check=True).stdout.split()[0]
+        )
+    return sum(os.lstat(Path(root) / name).st_size for root, dirs, files in os.walk(folder) for name in dirs + files)
 
 
 def size_tar_gz(folder: Path, scratch: Path) -> int:
@@ -50,8 +50,14 @@ def size_tar_gz(folder: Path, scratch: Path) -> int:
 def serve_to_ready(exe: Path, data_dir: Path) -> float:
     """Seconds from spawning `<bundle> serve` to its ready line; the server is stopped afterwards."""
     started = time.perf_counter()
-    proc = subprocess.Popen([str(exe), "serve"], env=app_env(data_dir), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [str(exe), "serve"],
+        env=app_env(data_dir),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     try:
         for line in proc.stdout:
@@ -66,8 +72,14 @@ def serve_to_ready(exe: Path, data_dir: Path) -> float:
 def self_test(exe: Path, data_dir: Path) -> str:
     """The frozen `--self-test` verdict against the suite's fake provider."""
     with FakeProvider() as fake:
-        done = subprocess.run([str(exe), "--self-test", fake.openai_base], env=app_env(data_dir),
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [str(exe), "--self-test", fake.openai_base],
+            env=app_env(data_dir),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     return done.stdout.strip() or done.stderr.strip()[-300:]
 
 

@@ -41,8 +41,15 @@ def time_to_loaded(command: list[str], display: XDisplay, data_dir: Path) -> tup
     """Launch, wait for the page-loaded log line, close the window; returns (wall seconds, app-reported)."""
     env = app_env(data_dir, DISPLAY=display.name)
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:
         if LOADED in line:
