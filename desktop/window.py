@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from backend.config import APP_NAME, data_dir
@@ -23,6 +24,8 @@ from .server import LocalServer
 
 log = logging.getLogger(__name__)
 
+# Shown in the task bar and the window switcher (the bundle ships it at the same place, see build.spec).
+ICON = Path(__file__).parent / "assets" / "icon.png"
 DEFAULT_SIZE = (1100, 760)
 MIN_SIZE = (400, 480)
 NO_ENGINE = (
@@ -95,7 +98,7 @@ def _show(url: str, launched: float, settings: SettingsFile | None) -> int:
     window.events.loaded += loaded
     _close_on_signals(window)
     try:
-        webview.start(gui=_preferred_gui(), private_mode=True)
+        webview.start(gui=_preferred_gui(), private_mode=True, icon=str(ICON))
     except WebViewException:
         show_error(NO_ENGINE)
         return 1

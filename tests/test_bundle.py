@@ -172,6 +172,7 @@ def test_window_opens_paints_and_closes(bundle: Bundle, fake: FakeProvider, tmp_
         stderr = read_until(proc, "window page loaded", timeout=90)
         loaded = time.perf_counter() - started
         [window] = screen.wait_for_windows(NAME)
+        assert screen.icon_sizes(window), "the bundled window has no icon for the task bar"
         time.sleep(6)  # the page picks its face (the ChatKit CDN is unreachable here) and paints
         shot = screen.screenshot("bundle-window")
         region = (window.x, window.y, window.x + window.width, window.y + window.height)

@@ -106,6 +106,7 @@ def test_window_opens_on_the_page_and_closing_it_exits_cleanly(
     app = Launch(tmp_path, xdisplay, fake)
     [window] = xdisplay.wait_for_windows(TITLE)
     app.wait_for(LOADED)
+    assert xdisplay.icon_sizes(window), "the window has no icon for the task bar"
 
     events = chat(app.base(), "Hello from the window test")
     assert answer_text(events).startswith("You said: Hello from the window test.")

@@ -101,6 +101,24 @@ class XDisplay:
         finally:
             d.close()
 
+    def icon_sizes(self, window: Window) -> list[tuple[int, int]]:
+        """The sizes of the icons a window offers the desktop (its _NET_WM_ICON property), empty if none."""
+        from Xlib import Xatom, display
+
+        d = display.Display(self.name)
+        try:
+            target = d.create_resource_object("window", window.id)
+            prop = target.get_full_property(d.intern_atom("_NET_WM_ICON"), Xatom.CARDINAL)
+        finally:
+            d.close()
+        values = list(prop.value) if prop else []
+        sizes = []
+        while len(values) >= 2:
+            width, height = values[0], values[1]
+            sizes.append((width, height))
+            values = values[2 + width * height :]
+        return sizes
+
     def screenshot(self, name: str) -> Path:
         """Save the whole screen as test-output/screenshots/<name>.png."""
         from PIL import ImageGrab
