@@ -25,7 +25,7 @@ from tests.bundling import NAME, build, clean_copy, executable, list_files
 from tests.conftest import OPENAI_KEY
 from tests.fake_provider import MODELS, FakeProvider
 from tests.harness import READY, RunningApp, answer_text, app_env, thread_id_of
-from tests.xdisplay import is_blank, start_xvfb
+from tests.xdisplay import is_blank, launch_windowed, read_log_until, start_xvfb
 
 PASSED = re.compile(r"^Self-test passed: server, page and chat work \(answer in \d+\.\d s.*\)\.$")
 FAILED = re.compile(r"^Self-test failed: [a-z ]+ — .+\.$")
@@ -160,16 +160,9 @@ def test_window_opens_paints_and_closes(bundle: Bundle, fake: FakeProvider, tmp_
     screen = start_xvfb()
     env = app_env(tmp_path, DISPLAY=screen.name, **model_env(fake))
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(bundle.exe)],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = launch_windowed([str(bundle.exe)], env)
     try:
-        stderr = read_until(proc, "window page loaded", timeout=90)
+        stderr = read_log_until(proc, "window page loaded", timeout=90)
         loaded = time.perf_counter() - started
         [window] = screen.wait_for_windows(NAME)
         assert screen.icon_sizes(window), "the bundled window has no icon for the task bar"
@@ -227,21 +220,6 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def read_until(proc: subprocess.Popen[str], words: str, timeout: float) -> str:
-    """Read the process's stderr until a line containing `words`; returns what was read."""
-    assert proc.stderr is not None
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen += line
-        if words in line:
-            return seen
-    raise AssertionError(f"never logged {words!r}; stderr:\n{seen}")
 
 
 def start_serve(exe: Path, data_dir: Path, timeout: float = 120, **env: str) -> RunningApp:

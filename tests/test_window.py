@@ -18,7 +18,7 @@ from desktop.window import NO_ENGINE
 from tests.conftest import OPENAI_KEY
 from tests.fake_provider import FakeProvider
 from tests.harness import ROOT, TOKEN, answer_text, app_env, read_thread_file, thread_id_of
-from tests.xdisplay import XDisplay, is_blank, start_xvfb
+from tests.xdisplay import XDisplay, is_blank, launch_windowed, read_log_until, start_xvfb
 
 TITLE = "ChatKit Desktop"
 LOADED = "window page loaded"
@@ -46,29 +46,12 @@ class Launch:
             OPENAI_API_KEY=OPENAI_KEY,
             **extra,
         )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "desktop.cli"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.proc = launch_windowed([sys.executable, "-m", "desktop.cli"], env)
         self.stderr = ""
 
     def wait_for(self, words: str, timeout: float = 60) -> None:
-        """Read stderr until a line containing `words` (the app logs there, one line per event)."""
-        assert self.proc.stderr is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.stderr += line
-            if words in line:
-                return
-        raise AssertionError(f"never logged {words!r}; stderr:\n{self.stderr}")
+        """Read stderr until a line containing `words`."""
+        self.stderr = read_log_until(self.proc, words, timeout, seen=self.stderr)
 
     def finish(self, timeout: float = 30) -> int:
         """Wait for the process to exit; returns its exit code and keeps the rest of stderr."""

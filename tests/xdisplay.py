@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import ROOT
+
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 
 
@@ -161,3 +163,31 @@ def is_blank(path: Path, region: tuple[int, int, int, int]) -> bool:
     with Image.open(path) as image:
         colours = image.convert("RGB").crop(region).getcolors(maxcolors=1 << 20) or []
     return len(colours) < 8
+
+
+def launch_windowed(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start the app (or the bundle) as a person would, with no terminal: its log, stderr, is kept to read."""
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_log_until(proc: subprocess.Popen[str], words: str, timeout: float = 60, seen: str = "") -> str:
+    """Read the process's stderr (one line per event) until a line containing `words`; returns `seen` plus
+    what was read, so the last line is the one with `words`."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen += line
+        if words in line:
+            return seen
+    raise AssertionError(f"never logged {words!r}; stderr:\n{seen}")

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.harness import app_env  # noqa: E402
-from tests.xdisplay import XDisplay, start_xvfb  # noqa: E402
+from tests.xdisplay import XDisplay, launch_windowed, read_log_until, start_xvfb  # noqa: E402
 
 LOADED = "window page loaded"
 TITLE = "ChatKit Desktop"
@@ -41,23 +41,10 @@ def time_to_loaded(command: list[str], display: XDisplay, data_dir: Path) -> tup
     """Launch, wait for the page-loaded log line, close the window; returns (wall seconds, app-reported)."""
     env = app_env(data_dir, DISPLAY=display.name)
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if LOADED in line:
-            wall = time.perf_counter() - started
-            reported = float(line.rsplit(LOADED, 1)[1].split()[0])
-            break
-    else:
-        raise RuntimeError(f"{command} exited ({proc.wait()}) before its page loaded")
+    proc = launch_windowed(command, env)
+    last = read_log_until(proc, LOADED, timeout=120).splitlines()[-1]
+    wall = time.perf_counter() - started
+    reported = float(last.rsplit(LOADED, 1)[1].split()[0])
     for window in display.wait_for_windows(TITLE):
         display.close(window)
     proc.wait(30)
