@@ -40,6 +40,7 @@ from .keys import Provider, SecretStore
 from .models import KEY_URLS, MissingKeyError, available_models, check_route, provider_of, setup_needed
 from .security import BodyTooLarge, SecurityMiddleware
 from .settings import Settings, SettingsFile
+from .shutdown import EndStreamsOnShutdown
 from .store import (
     NEWER_VERSION_REASON,
     InvalidIdError,
@@ -115,7 +116,11 @@ def create_app(config: AppConfig) -> FastAPI:
         store.flush()
 
     app = FastAPI(title="ChatKit Desktop", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    stopping = asyncio.Event()
+    app.add_middleware(EndStreamsOnShutdown, stopping=stopping)
     app.add_middleware(SecurityMiddleware, config=config)
+    # Called by the server (on its event loop) as it starts to stop: open answers end and are saved.
+    app.state.end_streams = stopping.set
     app.state.config = config
     app.state.store = store
     app.state.engine = engine

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -18,7 +19,8 @@ from backend.app import create_app
 from backend.config import AppConfig, access_token
 
 READY_PREFIX = "ChatKit Desktop ready:"
-# A stream still open at shutdown is cancelled after this many seconds; its partial answer is saved.
+# Answers still streaming end at once when the server stops (their partial text is saved, see
+# backend/shutdown.py); anything else still running is cancelled after this many seconds.
 GRACEFUL_SECONDS = 3
 
 
@@ -34,7 +36,22 @@ def bind(port: int = 0) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, minus re-raising the signal after a graceful shutdown (that ends in a traceback)."""
+    """uvicorn's server, ending open answers itself before it stops (see backend/shutdown.py), and minus two
+    ways of ending in a traceback: re-raising the signal after a graceful shutdown, and a repeated Ctrl-C
+    forcing the exit."""
+
+    def __init__(self, config: uvicorn.Config, end_streams: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.end_streams = end_streams
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.end_streams()
+        await super().shutdown(sockets)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        # uvicorn treats a second SIGINT as "quit now", skipping the save of answers still streaming and the
+        # lifespan's shutdown. The graceful stop is bounded (GRACEFUL_SECONDS), so every signal asks for it.
+        self.should_exit = True
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -68,7 +85,8 @@ class LocalServer:
                 access_log=False,
                 timeout_graceful_shutdown=GRACEFUL_SECONDS,
                 lifespan="on",
-            )
+            ),
+            end_streams=app.state.end_streams,
         )
 
     @classmethod

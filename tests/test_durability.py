@@ -106,6 +106,48 @@ def test_kill_9_during_a_streamed_answer_loses_no_earlier_turn(tmp_path: Path, f
         app.stop()
 
 
+def test_ctrl_c_pressed_again_and_again_mid_answer_still_saves_it(tmp_path: Path, fake: FakeProvider) -> None:
+    app = start(tmp_path, fake)
+    thread_id = thread_id_of(app.send("Turn one"))
+    got_first_delta = threading.Event()
+
+    def slow_answer() -> None:
+        body = {
+            "type": "threads.add_user_message",
+            "params": {
+                "thread_id": thread_id,
+                "input": {
+                    "content": [{"type": "input_text", "text": "[[slow]] turn two"}],
+                    "attachments": [],
+                    "inference_options": {},
+                },
+            },
+        }
+        try:
+            with app.client() as client, client.stream("POST", "/chatkit", json=body) as response:
+                for line in response.iter_lines():
+                    if "assistant_message.content_part.text_delta" in line:
+                        got_first_delta.set()
+        except httpx.HTTPError:
+            pass
+
+    reader = threading.Thread(target=slow_answer)
+    reader.start()
+    assert got_first_delta.wait(30), "the answer never started streaming"
+    for _ in range(3):  # an impatient person at the terminal
+        app.proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    assert app.proc.wait(30) == 0
+    reader.join(10)
+
+    # As after the stop button: the answer so far, then ChatKit's hidden note that it was stopped.
+    items = [i for i in read_thread_file(tmp_path, thread_id)["items"] if i["type"] != "sdk_hidden_context"]
+    assert [i["type"] for i in items] == ["user_message", "assistant_message", "user_message", "assistant_message"]
+    said, full = "".join(p["text"] for p in items[-1]["content"]), "You said: [[slow]] turn two."
+    assert said and (said.startswith(full) or full.startswith(said)), said  # whole, or as far as it had come
+    assert "Traceback" not in app.stderr, app.stderr
+
+
 def test_stop_pressed_mid_answer_leaves_a_consistent_thread(app: RunningApp, fake: FakeProvider) -> None:
     thread_id = thread_id_of(app.send("Before the stop"))
     body = {
