@@ -25,8 +25,13 @@ GRACEFUL_SECONDS = 3
 
 
 def bind(port: int = 0) -> socket.socket:
-    """A listening socket on 127.0.0.1 (port 0: any free port), bound before the app so the port is known."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A listening socket on 127.0.0.1 (port 0: any free port), bound before the app so the port is known.
+
+    The protocol must be named: asyncio sets TCP_NODELAY on accepted connections only when the listening
+    socket's protocol is IPPROTO_TCP. With protocol 0, Nagle's algorithm holds back the body uvicorn writes
+    after a response's headers until the client's delayed ACK, ~40 ms on every kept-alive request.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
     sock.bind(("127.0.0.1", port))
