@@ -4,7 +4,7 @@
 
 import { api, authFetch } from './client.js';
 import { toast } from './dom.js';
-import { GREETING, PLACEHOLDER, PROMPTS } from './start.js';
+import { GREETING, PLACEHOLDER, PROMPTS } from './starters.js';
 
 export const CHATKIT_URL = 'https://cdn.platform.openai.com/deployments/chatkit/chatkit.js';
 /** How long ChatKit may take to load before the built-in face takes over. */

@@ -1,0 +1,157 @@
+// The built-in face's message area: draws the conversation's entries (questions as text, answers as safe
+// Markdown with copy and retry), the start screen, "Loading…" and the error line with its Retry button, and
+// keeps the view at the newest message while the reader is there.
+
+import { h, icon, toast } from './dom.js';
+import { renderMarkdown } from './markdown.js';
+import { GREETING, PROMPTS } from './starters.js';
+import { textOf } from './conversation-stream.js';
+
+/** `onPrompt(text)` puts a starter prompt in the composer; `onRetry(entry)` answers that entry again. */
+export function createConversationView({ onPrompt, onRetry }) {
+  const messages = h('div', { class: 'messages-inner' });
+  const scroller = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages' }, messages);
+  // An entry's elements, kept beside the data so the conversation itself stays plain data.
+  const nodes = new WeakMap();
+  let error = null;
+
+  function nearBottom() {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
+  }
+
+  function scrollDown(force = false) {
+    if (force || nearBottom()) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  function showEmpty() {
+    messages.replaceChildren(
+      h('div', { class: 'empty' },
+        h('img', { src: '/favicon.svg', alt: '', width: 44, height: 44, class: 'empty-logo' }),
+        h('h2', {}, GREETING),
+        h('div', { class: 'prompts' }, PROMPTS.map((p) =>
+          h('button', { type: 'button', class: 'prompt', onclick: () => onPrompt(p.prompt) }, p.label)))),
+    );
+  }
+
+  function showLoading() {
+    messages.append(h('p', { class: 'loading' }, 'Loading…'));
+  }
+
+  function render(entry) {
+    const { item } = entry;
+    const parts = nodes.get(entry);
+    parts.el.dataset.id = item.id || '';
+    if (item.type === 'user_message') {
+      parts.bubble.textContent = textOf(item);
+      return;
+    }
+    const text = textOf(item);
+    if (!text && entry.pending) {
+      parts.md.replaceChildren(h('span', { class: 'typing', 'aria-label': 'Answering' }, h('i'), h('i'), h('i')));
+    } else {
+      parts.md.replaceChildren(renderMarkdown(text));
+    }
+    parts.stoppedNote.hidden = !entry.stopped;
+  }
+
+  // Deltas arrive faster than the screen redraws: an answer is drawn at most once a frame.
+  function scheduleRender(entry) {
+    const parts = nodes.get(entry);
+    if (parts.frame) return;
+    parts.frame = requestAnimationFrame(() => {
+      parts.frame = 0;
+      const stick = nearBottom();
+      render(entry);
+      if (stick) scrollDown(true);
+    });
+  }
+
+  function add(entry) {
+    messages.querySelector('.empty')?.remove();
+    let parts;
+    if (entry.item.type === 'user_message') {
+      const bubble = h('div', { class: 'bubble' });
+      parts = { bubble, el: h('div', { class: 'msg msg-user' }, bubble) };
+    } else {
+      const md = h('div', { class: 'md' });
+      const copy = h('button', { type: 'button', class: 'icon-button small copy', 'aria-label': 'Copy answer',
+        title: 'Copy', onclick: () => copyAnswer(entry, copy) }, icon('copy'));
+      const retry = h('button', { type: 'button', class: 'icon-button small retry', 'aria-label': 'Retry answer',
+        title: 'Retry', hidden: true, onclick: () => onRetry(entry) }, icon('retry'));
+      const stoppedNote = h('span', { class: 'stopped-note', hidden: true }, 'Stopped');
+      const actions = h('div', { class: 'msg-actions' }, stoppedNote, copy, retry);
+      parts = { md, actions, retry, stoppedNote, el: h('div', { class: 'msg msg-assistant' }, md, actions) };
+    }
+    nodes.set(entry, parts);
+    messages.append(parts.el);
+    render(entry);
+    scrollDown(true);
+  }
+
+  /** Redraw an entry whose item changed: a question at once, an answer on the next frame. */
+  function update(entry) {
+    if (entry.item.type === 'user_message') render(entry);
+    else scheduleRender(entry);
+  }
+
+  function remove(entry) {
+    nodes.get(entry).el.remove();
+  }
+
+  /** Retry only on the last answer, once saved, and never while answering or in a read-only conversation. */
+  function updateActions(entries, { locked, streaming }) {
+    const last = entries[entries.length - 1];
+    for (const entry of entries) {
+      const parts = nodes.get(entry);
+      if (!parts.retry) continue;
+      parts.retry.hidden = locked || streaming || entry !== last || !entry.item.id;
+      parts.actions.hidden = entry.pending && !textOf(entry.item);
+    }
+  }
+
+  async function copyAnswer(entry, button) {
+    try {
+      await navigator.clipboard.writeText(textOf(entry.item));
+      button.classList.add('done');
+      setTimeout(() => button.classList.remove('done'), 1200);
+    } catch {
+      toast('Could not copy to the clipboard.');
+    }
+  }
+
+  function showError(message, retry) {
+    clearError();
+    error = h('div', { class: 'msg-error', role: 'alert' },
+      h('p', {}, message),
+      h('button', { type: 'button', class: 'button small', onclick: () => {
+        clearError();
+        retry();
+      } }, icon('retry'), 'Retry'));
+    messages.append(error);
+    scrollDown(true);
+  }
+
+  function clearError() {
+    error?.remove();
+    error = null;
+  }
+
+  return {
+    element: scroller,
+    hasError: () => Boolean(error),
+    clear() {
+      clearError();
+      messages.replaceChildren();
+    },
+    showEmpty,
+    showLoading,
+    add,
+    update,
+    render,
+    remove,
+    updateActions,
+    showError,
+    clearError,
+    scrollDown,
+  };
+}
