@@ -26,7 +26,6 @@ from chatkit.types import (
     ThreadsListReq,
     ThreadsRetryAfterItemReq,
     ThreadsUpdateReq,
-    UserMessageItem,
 )
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,6 +33,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from . import history
 from .config import AppConfig
 from .engine import Engine
 from .keys import Provider, SecretStore
@@ -142,6 +142,9 @@ def create_app(config: AppConfig) -> FastAPI:
         except ValidationError as error:
             return _error(400, _describe_validation(error))
         await asyncio.to_thread(_precheck, store, parsed)
+        if isinstance(parsed, history.READS):
+            # Conversations show at once, while the model layer may still be loading.
+            return Response(content=await history.answer(store, parsed), media_type="application/json")
         server = await engine.chat_server()
         result = await server.process(body, {})
         if hasattr(result, "json_events"):
@@ -216,10 +219,10 @@ def _precheck(store: JsonFileStore, request: Any) -> None:
         check_id(item_id, "item id")
     if not item_ids:
         return
-    items = {item.id: item for item in store.all_items(thread_id)}
-    if missing := [i for i in item_ids if i not in items]:
+    types = store.item_types(thread_id, item_ids)
+    if missing := [i for i in item_ids if i not in types]:
         raise NotFoundError(f"item {missing[0]} not found")
-    if isinstance(request, ThreadsRetryAfterItemReq) and not isinstance(items[params.item_id], UserMessageItem):
+    if isinstance(request, ThreadsRetryAfterItemReq) and types[params.item_id] != "user_message":
         raise UnsupportedError("only a user message can be retried")
 
 

@@ -7,6 +7,7 @@ does it; `backend.llm` (LiteLLM) is awaited separately, only when a message is a
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import ModuleType
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # What the Agents SDK calls every message from a chat-completions model (all LiteLLM ones).
 FAKE_ID = "__fake_id__"
+# Items read per step when walking back through a thread's history (then four times as many, and so on).
+HISTORY_BATCH = 64
 
 
 class PlainTextConverter(ThreadItemConverter):
@@ -87,12 +90,10 @@ class ChatServer(ChatKitServer[Any]):
             raise CustomStreamError(str(error), allow_retry=True) from None
         llm = await self.model_layer()
 
-        items = await asyncio.to_thread(self.files.all_items, thread.id)
-        history = await self.converter.to_agent_input(items)
         window = llm.context_window(target.model, settings.context_window)
-        history, dropped = llm.fit_to_window(history, target.model, settings.system_prompt, window)
+        history, dropped = await self._history(thread.id, target.model, settings.system_prompt, window, llm)
         if dropped:
-            log.info("sent the newest part of a long thread: %d oldest items left out to fit", dropped)
+            log.info("sent the newest part of a long thread: the oldest items left out to fit")
 
         agent = Agent(
             name="ChatKit Desktop",
@@ -130,8 +131,28 @@ class ChatServer(ChatKitServer[Any]):
             result.cancel()
 
         if not thread.title:
-            first = _first_user_text(items)
+            first = await asyncio.to_thread(self.files.first_user_text, thread.id)
             thread.title = await llm.make_title(target, first, settings.request_timeout) if first else None
+
+    async def _history(
+        self, thread_id: str, model: str, system_prompt: str, window: int, llm: ModuleType
+    ) -> tuple[list[Any], bool]:
+        """The newest part of the thread that fits the model's window, as model input; and whether any was cut.
+
+        Items are read and converted from the newest back, a batch at a time, until a turn no longer fits or
+        the thread is exhausted: the cost follows what is sent, not how long the thread is.
+        """
+        newest_first = await asyncio.to_thread(self.files.items_newest_first, thread_id)
+        batch: list[ThreadItem] = []
+        size = HISTORY_BATCH
+        while True:
+            batch.extend(itertools.islice(newest_first, size - len(batch)))
+            exhausted = len(batch) < size
+            converted = await self.converter.to_agent_input(batch[::-1])
+            history, dropped = llm.fit_to_window(converted, model, system_prompt, window)
+            if dropped or exhausted:
+                return history, bool(dropped)
+            size *= 4
 
     async def handle_stream_cancelled(
         self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: Any
@@ -144,8 +165,8 @@ class ChatServer(ChatKitServer[Any]):
         with anyio.CancelScope(shield=True):
             await super().handle_stream_cancelled(thread, pending_items, context)
             if not thread.title:
-                first = await asyncio.to_thread(self.files.all_items, thread.id)
-                thread.title = fallback_title(_first_user_text(first))
+                first = await asyncio.to_thread(self.files.first_user_text, thread.id)
+                thread.title = fallback_title(first)
                 await self.store.save_thread(thread, context)
 
     async def add_feedback(self, thread_id: str, item_ids: list[str], feedback: FeedbackKind, context: Any) -> None:

@@ -1,7 +1,8 @@
 """Loads the ChatKit server and the model layer in a background thread, so the page is served at once.
 
-Importing ChatKit's server with the Agents SDK takes seconds and LiteLLM several more. The loader imports
-them in that order; history requests wait only for the first, a message being answered for both.
+Importing ChatKit's server with the Agents SDK takes seconds and LiteLLM several more; history requests need
+neither (`backend.history`). The loader imports them in that order (a message being answered waits for both),
+then warms the model stack up (`backend.warmup`) so that the first answer is as quick as the next.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from .keys import SecretStore
 from .settings import SettingsFile
 from .store import JsonFileStore
+from .warmup import warm_up
 
 if TYPE_CHECKING:
     from .chat import ChatServer
@@ -35,6 +37,7 @@ class Engine:
         self._server: Future[ChatServer] = Future()
         self._llm: Future[ModuleType] = Future()
         self._thread: threading.Thread | None = None
+        self._warm = threading.Event()
         self.timings: dict[str, float] = {}
 
     def start(self) -> None:
@@ -45,8 +48,8 @@ class Engine:
 
     @property
     def ready(self) -> bool:
-        """Whether a message can be answered without waiting for imports."""
-        return self._server.done() and self._llm.done() and self._llm.exception() is None
+        """Whether a message can be answered without waiting for imports or first-use set-up."""
+        return self._warm.is_set() and self._llm.done() and self._llm.exception() is None
 
     async def chat_server(self) -> ChatServer:
         """The ChatKit server, once its modules are imported."""
@@ -71,8 +74,16 @@ class Engine:
             self._llm.set_exception(error)
             return
         try:
-            self._llm.set_result(importlib.import_module("backend.llm"))
+            llm = importlib.import_module("backend.llm")
+            self._llm.set_result(llm)
             self.timings["llm"] = time.perf_counter() - started
         except BaseException as error:
             log.exception("could not load LiteLLM")
             self._llm.set_exception(error)
+            return
+        try:
+            asyncio.run(warm_up(llm, self._settings.effective().default_model))
+        except Exception as error:  # only a first answer that is slower: never a reason to stop
+            log.warning("could not warm the model layer up (%s)", type(error).__name__)
+        finally:
+            self._warm.set()

@@ -8,11 +8,12 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> os.stat_result:
     """Write `data` to `path` via a temp file in the same folder, fsync, then os.replace.
 
     With `mode`, the temp file gets that permission before any byte is written, so a secret is never
-    readable by others even for an instant.
+    readable by others even for an instant. Returns the new file's stat, taken from the written file itself
+    (the rename keeps it), so it cannot describe a file someone else put there a moment later.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -23,12 +24,14 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            written = os.fstat(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+    return written
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:

@@ -5,6 +5,7 @@ Importing this module imports LiteLLM (several seconds), so only the background 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -47,7 +48,15 @@ def context_window(model: str, override: int | None) -> int:
 
 
 def count_tokens(model: str, text: str) -> int:
-    """Tokens in `text` for `model`, with LiteLLM's bundled tokenizers (never a download)."""
+    """Tokens in `text` for `model`, with LiteLLM's bundled tokenizers (never a download).
+
+    Remembered per (model, text): a long thread's old messages are counted once, not on every message.
+    """
+    return _count_tokens(model, text)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _count_tokens(model: str, text: str) -> int:
     try:
         return int(litellm.token_counter(model=model, text=text))
     except Exception:
@@ -63,33 +72,32 @@ def _item_text(item: Any) -> str:
     return str(item)
 
 
+def _is_user(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("role") == "user"
+
+
 def fit_to_window(items: Sequence[Any], model: str, system_prompt: str, window: int) -> tuple[list[Any], int]:
     """Drop the oldest turns until the conversation fits `window`; return it and how many items were dropped.
 
-    A turn starts at a user message. The newest turn (the message being answered) is always kept, and the
-    system prompt is sent separately, so it is never cut. A quarter of the window (at most 4,096 tokens)
-    stays free for the answer.
+    A turn starts at a user message; consecutive user-role items (a message plus its quoted-text context)
+    belong to one turn. The newest turn (the message being answered) is always kept, and the system prompt is
+    sent separately, so it is never cut. A quarter of the window (at most 4,096 tokens) stays free for the
+    answer. Walks back from the newest item and stops at the first turn that does not fit, so the cost follows
+    what is sent, not the thread's length.
     """
     reserve = min(4096, window // 4)
     budget = window - reserve - count_tokens(model, system_prompt)
-    turns: list[list[Any]] = []
-    for item in items:
-        if not turns or (isinstance(item, dict) and item.get("role") == "user" and _starts_turn(turns[-1])):
-            turns.append([])
-        turns[-1].append(item)
-    sizes = [sum(count_tokens(model, _item_text(item)) + 4 for item in turn) for turn in turns]
-    total = sum(sizes)
-    first = 0
-    while total > budget and first < len(turns) - 1:
-        total -= sizes[first]
-        first += 1
-    kept = [item for turn in turns[first:] for item in turn]
-    return kept, len(items) - len(kept)
-
-
-def _starts_turn(previous_turn: list[Any]) -> bool:
-    # Consecutive user-role items (a message plus its quoted-text context) belong to one turn.
-    return any(isinstance(item, dict) and item.get("role") != "user" for item in previous_turn)
+    kept_from = len(items)
+    used = turn = 0
+    for position in range(len(items) - 1, -1, -1):
+        turn += count_tokens(model, _item_text(items[position])) + 4
+        starts_turn = position == 0 or (_is_user(items[position]) and not _is_user(items[position - 1]))
+        if not starts_turn:
+            continue
+        if kept_from < len(items) and used + turn > budget:
+            break
+        used, turn, kept_from = used + turn, 0, position
+    return list(items[kept_from:]), kept_from
 
 
 async def make_title(route: Route, first_message: str, timeout: float) -> str:

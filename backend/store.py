@@ -1,9 +1,10 @@
 """The JSON thread store: one file per thread under `<data>/threads/`, the files being the truth.
 
-Layout and format are documented for users (README, DESIGN.md):
-`threads/<id>.json` = `{"schema_version": 1, "thread": {...}, "items": [...]}`. Writes are atomic and
-serialised per thread. Listing is served from an in-memory index that is rebuilt from the files at start
-(cheaply: only files whose size or mtime changed are parsed) and cached in `threads/index.json`.
+Layout and format are documented for users (README): `threads/<id>.json` =
+`{"schema_version": 1, "thread": {...}, "items": [...]}`. Writes are atomic and serialised per thread; a
+parsed file is reused while the file on disk is provably unchanged (`threadfile.ThreadFileCache`). Listing is
+served from an in-memory index that is rebuilt from the files at start (cheaply: only files whose size or mtime
+changed are parsed) and cached in `threads/index.json`.
 """
 
 from __future__ import annotations
@@ -17,25 +18,30 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chatkit.errors import CustomStreamError
 from chatkit.store import NotFoundError, Store, StoreItemType
-from chatkit.types import Attachment, LockedStatus, Page, ThreadItem, ThreadMetadata
-from pydantic import TypeAdapter, ValidationError
+from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata, UserMessageItem, UserMessageTextContent
 
-from .fileio import atomic_write_text
+from .fileio import atomic_write_bytes, atomic_write_text
+from .threadfile import (
+    NEWER_VERSION_REASON,
+    CorruptThreadFile,
+    NewerUnreadableFile,
+    ThreadFile,
+    ThreadFileCache,
+    parse,
+    signature_of,
+)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 INDEX_VERSION = 1
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-NEWER_VERSION_REASON = (
-    "This conversation was saved by a newer version of ChatKit Desktop. Update the app to continue it."
-)
 _ID_PREFIXES: dict[str, str] = {
     "thread": "thr",
     "message": "msg",
@@ -45,8 +51,6 @@ _ID_PREFIXES: dict[str, str] = {
     "attachment": "atc",
     "sdk_hidden_context": "shcx",
 }
-
-_items_adapter: TypeAdapter[list[ThreadItem]] = TypeAdapter(list[ThreadItem])
 
 
 class InvalidIdError(ValueError):
@@ -91,15 +95,6 @@ def new_id(kind: str) -> str:
 
 
 @dataclass
-class ThreadFile:
-    """A parsed thread file."""
-
-    thread: ThreadMetadata
-    items: list[ThreadItem]
-    read_only: bool = False
-
-
-@dataclass
 class _Entry:
     thread: dict[str, Any]
     mtime_ns: int
@@ -119,6 +114,7 @@ class JsonFileStore(Store[Any]):
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._dirty = False
+        self._files = ThreadFileCache()
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -143,7 +139,7 @@ class JsonFileStore(Store[Any]):
                 changed = True
                 parsed = self._read_file(thread_id)
                 if parsed is not None:
-                    index[thread_id] = _Entry(_dump_thread(parsed), stat.st_mtime_ns, stat.st_size)
+                    index[thread_id] = _Entry(_listing(parsed), stat.st_mtime_ns, stat.st_size)
         changed = changed or set(cached) != set(index)
         with self._index_lock:
             self._index = index
@@ -197,38 +193,32 @@ class JsonFileStore(Store[Any]):
             return self._locks.setdefault(thread_id, threading.Lock())
 
     def _read_file(self, thread_id: str) -> ThreadFile | None:
-        """Parse a thread file; None if it is missing, corrupt (then moved aside) or unreadable-newer."""
+        """The thread's file, parsed; None if it is missing, corrupt (then moved aside) or unreadable-newer."""
         path = self._path(thread_id)
+        try:
+            signature = signature_of(path.stat())
+        except FileNotFoundError:
+            return None
+        cached = self._files.get(thread_id, path, signature)
+        if cached is not None:
+            return cached
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
             return None
         try:
-            data = json.loads(raw)
-            version = data["schema_version"]
-            if not isinstance(version, int):
-                raise ValueError("schema_version is not a number")
-        except (ValueError, KeyError, TypeError):
-            self._quarantine(path, "it is not valid JSON in the thread format")
+            parsed = parse(raw, thread_id)
+        except CorruptThreadFile as error:
+            self._quarantine(path, str(error))
             return None
-        try:
-            thread = ThreadMetadata.model_validate(data["thread"])
-            items = _items_adapter.validate_python(data.get("items", []))
-        except (ValidationError, KeyError, TypeError) as error:
-            if version > SCHEMA_VERSION:
-                log.warning("%s was written by a newer app version and cannot be read; left untouched", path.name)
-                return None
-            self._quarantine(path, f"its content does not match the thread format ({type(error).__name__})")
+        except NewerUnreadableFile:
+            log.warning("%s was written by a newer app version and cannot be read; left untouched", path.name)
             return None
-        if thread.id != thread_id:
-            self._quarantine(path, "the thread id inside does not match the file name")
-            return None
-        if version > SCHEMA_VERSION:
-            thread.status = LockedStatus(reason=NEWER_VERSION_REASON)
-            return ThreadFile(thread, items, read_only=True)
-        return ThreadFile(thread, items)
+        self._files.put(thread_id, parsed, signature, raw)
+        return parsed
 
     def _quarantine(self, path: Path, why: str) -> None:
+        self._files.forget(path.stem)
         self.corrupt_dir.mkdir(parents=True, exist_ok=True)
         target = self.corrupt_dir / path.name
         if target.exists():
@@ -247,24 +237,19 @@ class JsonFileStore(Store[Any]):
     def _write_file(self, tf: ThreadFile) -> None:
         if tf.read_only:
             raise ReadOnlyThreadError(NEWER_VERSION_REASON)
-        path = self._path(tf.thread.id)
-        thread_json = _dump_thread(tf)
-        payload = {
-            "schema_version": SCHEMA_VERSION,
-            "thread": thread_json,
-            "items": [item.model_dump(mode="json") for item in tf.items],
-        }
+        path = self._path(tf.thread_id)
+        raw = tf.render()
         try:
-            atomic_write_text(path, json.dumps(payload, ensure_ascii=False, indent=1))
+            stat = atomic_write_bytes(path, raw)
         except OSError as error:
             log.error("could not write %s: %s", path.name, error.strerror)
             raise StoreWriteError(error, self.root) from None
-        stat = path.stat()
+        self._files.put(tf.thread_id, tf, signature_of(stat), raw)
         with self._index_lock:
-            previous = self._index.get(tf.thread.id)
-            if previous is None or previous.thread.get("created_at") != thread_json.get("created_at"):
+            previous = self._index.get(tf.thread_id)
+            if previous is None or previous.thread.get("created_at") != tf.thread.get("created_at"):
                 self._order = None
-            self._index[tf.thread.id] = _Entry(thread_json, stat.st_mtime_ns, stat.st_size)
+            self._index[tf.thread_id] = _Entry(tf.thread, stat.st_mtime_ns, stat.st_size)
             self._dirty = True
 
     def _load(self, thread_id: str) -> ThreadFile:
@@ -273,13 +258,10 @@ class JsonFileStore(Store[Any]):
             raise NotFoundError(f"thread {thread_id} not found")
         return parsed
 
-    def _modify(self, thread_id: str, change: Any) -> Any:
+    def _modify(self, thread_id: str, change: Callable[[ThreadFile], ThreadFile]) -> None:
         """Read-modify-write one thread under its lock, so concurrent requests never lose an item."""
         with self._lock(thread_id):
-            tf = self._load(thread_id)
-            result = change(tf)
-            self._write_file(tf)
-            return result
+            self._write_file(change(self._load(thread_id)))
 
     # ---- synchronous operations (run in worker threads) --------------------------------------------
 
@@ -298,32 +280,16 @@ class JsonFileStore(Store[Any]):
     def _save_thread(self, thread: ThreadMetadata) -> None:
         with self._lock(thread.id):
             existing = self._read_file(thread.id)
-            if existing is None:
-                self._write_file(ThreadFile(thread, []))
-            else:
-                existing.thread = thread
-                self._write_file(existing)
+            self._write_file(ThreadFile.new(thread) if existing is None else existing.with_thread(thread))
 
     def _upsert_item(self, thread_id: str, item: ThreadItem) -> None:
         check_id(item.id, "item id")
-
-        def change(tf: ThreadFile) -> None:
-            for position, existing in enumerate(tf.items):
-                if existing.id == item.id:
-                    tf.items[position] = item
-                    return
-            tf.items.append(item)
-
-        self._modify(thread_id, change)
+        self._modify(thread_id, lambda tf: tf.with_item(item))
 
     def _delete_item(self, thread_id: str, item_id: str) -> None:
         check_id(item_id, "item id")
-
-        def change(tf: ThreadFile) -> None:
-            # Deleting an item that is not there is done already (an answer that failed before it was saved).
-            tf.items = [item for item in tf.items if item.id != item_id]
-
-        self._modify(thread_id, change)
+        # Deleting an item that is not there is done already (an answer that failed before it was saved).
+        self._modify(thread_id, lambda tf: tf.without_item(item_id))
 
     def _delete_thread(self, thread_id: str) -> None:
         path = self._path(thread_id)
@@ -331,6 +297,7 @@ class JsonFileStore(Store[Any]):
             if self._load(thread_id).read_only:
                 raise ReadOnlyThreadError(NEWER_VERSION_REASON)
             path.unlink()
+            self._files.forget(thread_id)
             with self._index_lock:
                 self._index.pop(thread_id, None)
                 self._order = None
@@ -341,20 +308,39 @@ class JsonFileStore(Store[Any]):
     def set_feedback(self, thread_id: str, item_ids: list[str], kind: str) -> None:
         """Remember the user's thumbs up/down in the thread file, beside the items it is about."""
 
-        def change(tf: ThreadFile) -> None:
-            known = {item.id for item in tf.items}
-            missing = [i for i in item_ids if i not in known]
+        def change(tf: ThreadFile) -> ThreadFile:
+            missing = [i for i in item_ids if tf.position_of(i) is None]
             if missing:
                 raise NotFoundError(f"item {missing[0]} not found")
-            feedback = dict(tf.thread.metadata.get("feedback") or {})
+            thread = tf.metadata()
+            feedback = dict(thread.metadata.get("feedback") or {})
             feedback.update(dict.fromkeys(item_ids, kind))
-            tf.thread.metadata = {**tf.thread.metadata, "feedback": feedback}
+            thread.metadata = {**thread.metadata, "feedback": feedback}
+            return tf.with_thread(thread)
 
         self._modify(thread_id, change)
 
-    def all_items(self, thread_id: str) -> list[ThreadItem]:
-        """Every item of the thread, oldest first (the model's memory is the whole thread)."""
-        return self._load(thread_id).items
+    def item_types(self, thread_id: str, item_ids: list[str]) -> dict[str, str]:
+        """The type (`user_message`, …) of each of these items that the thread holds."""
+        tf = self._load(thread_id)
+        found = {}
+        for item_id in item_ids:
+            position = tf.position_of(item_id)
+            if position is not None:
+                found[item_id] = str(tf.items[position].get("type"))
+        return found
+
+    def items_newest_first(self, thread_id: str) -> Iterator[ThreadItem]:
+        """The thread's items from the newest back; each is read only when the caller gets to it."""
+        return self._load(thread_id).newest_first()
+
+    def first_user_text(self, thread_id: str) -> str:
+        """The text of the thread's first user message ("" if none), for titles."""
+        for data in self._load(thread_id).items:
+            if data.get("type") == "user_message":
+                item = UserMessageItem.model_validate(data)
+                return "".join(p.text for p in item.content if isinstance(p, UserMessageTextContent)).strip()
+        return ""
 
     def _threads_page(self, limit: int, after: str | None, order: str) -> Page[ThreadMetadata]:
         with self._index_lock:
@@ -376,23 +362,29 @@ class JsonFileStore(Store[Any]):
         return Page(data=data, has_more=has_more, after=chosen[-1] if chosen and has_more else None)
 
     def _items_page(self, thread_id: str, after: str | None, limit: int, order: str) -> Page[ThreadItem]:
-        items = self._load(thread_id).items
-        if order == "desc":
-            items = items[::-1]
+        tf = self._load(thread_id)
+        positions = range(len(tf.items)) if order == "asc" else range(len(tf.items) - 1, -1, -1)
         start = 0
         if after:
-            positions = [i for i, item in enumerate(items) if item.id == after]
-            if not positions:
+            found = tf.position_of(after)
+            if found is None:
                 raise NotFoundError(f"item {after} not found")
-            start = positions[0] + 1
-        chosen = items[start : start + limit]
-        has_more = start + limit < len(items)
+            start = positions.index(found) + 1
+        chosen = [tf.item(position) for position in positions[start : start + limit]]
+        has_more = start + limit < len(positions)
         return Page(data=chosen, has_more=has_more, after=chosen[-1].id if chosen and has_more else None)
+
+    def _load_item(self, thread_id: str, item_id: str) -> ThreadItem:
+        tf = self._load(thread_id)
+        position = tf.position_of(check_id(item_id, "item id"))
+        if position is None:
+            raise NotFoundError(f"item {item_id} not found")
+        return tf.item(position)
 
     # ---- the ChatKit Store interface -------------------------------------------------------------
 
     async def load_thread(self, thread_id: str, context: Any) -> ThreadMetadata:
-        return (await asyncio.to_thread(self._load, thread_id)).thread
+        return (await asyncio.to_thread(self._load, thread_id)).metadata()
 
     async def save_thread(self, thread: ThreadMetadata, context: Any) -> None:
         await asyncio.to_thread(self._save_thread, thread)
@@ -412,11 +404,7 @@ class JsonFileStore(Store[Any]):
         await asyncio.to_thread(self._upsert_item, thread_id, item)
 
     async def load_item(self, thread_id: str, item_id: str, context: Any) -> ThreadItem:
-        check_id(item_id, "item id")
-        for item in await asyncio.to_thread(self.all_items, thread_id):
-            if item.id == item_id:
-                return item
-        raise NotFoundError(f"item {item_id} not found")
+        return await asyncio.to_thread(self._load_item, thread_id, item_id)
 
     async def delete_thread(self, thread_id: str, context: Any) -> None:
         await asyncio.to_thread(self._delete_thread, thread_id)
@@ -434,5 +422,6 @@ class JsonFileStore(Store[Any]):
         raise UnsupportedError("attachments are not supported yet")
 
 
-def _dump_thread(tf: ThreadFile) -> dict[str, Any]:
-    return tf.thread.model_dump(mode="json")
+def _listing(tf: ThreadFile) -> dict[str, Any]:
+    """What the index keeps of a thread: its metadata as the list shows it (locked if newer)."""
+    return tf.metadata().model_dump(mode="json") if tf.read_only else tf.thread

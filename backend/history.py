@@ -1,0 +1,75 @@
+"""ChatKit's read requests (list threads, open one, page its items), answered from the store alone.
+
+ChatKit's server module imports the Agents SDK, which takes seconds at start; the user's conversations must
+show before that. These answers are the ones `chatkit.server.ChatKitServer` gives, byte for byte (a test
+compares them): the same page sizes, the same hidden items left out, the same JSON options.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from chatkit.types import (
+    HiddenContextItem,
+    ItemsListReq,
+    Page,
+    SDKHiddenContextItem,
+    Thread,
+    ThreadItem,
+    ThreadMetadata,
+    ThreadsGetByIdReq,
+    ThreadsListReq,
+)
+from pydantic import BaseModel
+
+from .store import JsonFileStore
+
+# ChatKit's page size when a request names none (`chatkit.server.DEFAULT_PAGE_SIZE`).
+DEFAULT_PAGE_SIZE = 20
+
+HistoryRequest = ThreadsListReq | ThreadsGetByIdReq | ItemsListReq
+READS = (ThreadsListReq, ThreadsGetByIdReq, ItemsListReq)
+
+
+async def answer(store: JsonFileStore, request: HistoryRequest) -> bytes:
+    """The JSON answer to one read request."""
+    match request:
+        case ThreadsListReq(params=params):
+            threads = await store.load_threads(params.limit or DEFAULT_PAGE_SIZE, params.after, params.order, None)
+            page = Page(has_more=threads.has_more, after=threads.after, data=[_public(t) for t in threads.data])
+            return _serialize(page)
+        case ThreadsGetByIdReq(params=params):
+            thread, items = await asyncio.gather(
+                store.load_thread(params.thread_id, None),
+                store.load_thread_items(params.thread_id, None, DEFAULT_PAGE_SIZE, "asc", None),
+            )
+            return _serialize(_public(thread, items))
+        case ItemsListReq(params=params):
+            items = await store.load_thread_items(
+                params.thread_id, params.after, params.limit or DEFAULT_PAGE_SIZE, params.order, None
+            )
+            items.data = _shown(items.data)
+            return _serialize(items)
+
+
+def _shown(items: list[ThreadItem]) -> list[ThreadItem]:
+    # Context the model sees but the user never typed stays out of the conversation view.
+    return [item for item in items if not isinstance(item, HiddenContextItem | SDKHiddenContextItem)]
+
+
+def _public(thread: ThreadMetadata, items: Page[ThreadItem] | None = None) -> Thread:
+    """A thread as the page gets it: without its private metadata, with the visible items (if any)."""
+    page = items or Page()
+    page.data = _shown(page.data)
+    return Thread(
+        id=thread.id,
+        title=thread.title,
+        created_at=thread.created_at,
+        items=page,
+        status=thread.status,
+        allowed_image_domains=thread.allowed_image_domains,
+    )
+
+
+def _serialize(value: BaseModel) -> bytes:
+    return value.model_dump_json(by_alias=True, exclude_none=True, context={"exclude_metadata": True}).encode()
