@@ -1,7 +1,7 @@
 """The ChatKit server: answers a thread through the Agents SDK with a LiteLLM model.
 
 Importing this module imports ChatKit's server and the Agents SDK (seconds), so the background loader
-does it; `backend.llm` (LiteLLM) is awaited separately, only when a message is answered.
+does it; the model layer (LiteLLM) is awaited separately, only when a message is answered.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from agents import Agent, ModelSettings, RunConfig, Runner
+from agents.models.fake_id import FAKE_RESPONSES_ID
 from chatkit.agents import AgentContext, ThreadItemConverter, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer
@@ -34,15 +34,16 @@ from chatkit.types import (
 from openai.types.responses import EasyInputMessageParam
 
 from .keys import SecretStore
-from .models import MissingKeyError, route
+from .routing import MissingKeyError, route
 from .settings import SettingsFile
 from .store import JsonFileStore
 from .titles import fallback_title
 
+if TYPE_CHECKING:
+    from .model_layer import ModelLayer
+
 log = logging.getLogger(__name__)
 
-# What the Agents SDK calls every message from a chat-completions model (all LiteLLM ones).
-FAKE_ID = "__fake_id__"
 # Items read per step when walking back through a thread's history (then four times as many, and so on).
 HISTORY_BATCH = 64
 
@@ -63,15 +64,16 @@ class PlainTextConverter(ThreadItemConverter):
 class ChatServer(ChatKitServer[Any]):
     """ChatKit server for ChatKit Desktop."""
 
+    store: JsonFileStore
+
     def __init__(
         self,
         store: JsonFileStore,
         settings: SettingsFile,
         keys: SecretStore,
-        model_layer: Callable[[], Awaitable[ModuleType]],
+        model_layer: Callable[[], Awaitable[ModelLayer]],
     ) -> None:
         super().__init__(store)
-        self.files = store
         self.settings = settings
         self.keys = keys
         self.model_layer = model_layer
@@ -108,7 +110,7 @@ class ChatServer(ChatKitServer[Any]):
         streaming: str | None = None  # the assistant message being streamed, until its done event
         got_text = False
         try:
-            async for event in _fresh_assistant_ids(stream_agent_response(agent_context, result), self.files):
+            async for event in _fresh_assistant_ids(stream_agent_response(agent_context, result), agent_context):
                 if isinstance(event, ThreadItemAddedEvent) and isinstance(event.item, AssistantMessageItem):
                     streaming = event.item.id
                 elif isinstance(event, ThreadItemUpdatedEvent):
@@ -131,18 +133,18 @@ class ChatServer(ChatKitServer[Any]):
             result.cancel()
 
         if not thread.title:
-            first = await asyncio.to_thread(self.files.first_user_text, thread.id)
+            first = await asyncio.to_thread(self.store.first_user_text, thread.id)
             thread.title = await llm.make_title(target, first, settings.request_timeout) if first else None
 
     async def _history(
-        self, thread_id: str, model: str, system_prompt: str, window: int, llm: ModuleType
+        self, thread_id: str, model: str, system_prompt: str, window: int, llm: ModelLayer
     ) -> tuple[list[Any], bool]:
         """The newest part of the thread that fits the model's window, as model input; and whether any was cut.
 
         Items are read and converted from the newest back, a batch at a time, until a turn no longer fits or
         the thread is exhausted: the cost follows what is sent, not how long the thread is.
         """
-        newest_first = await asyncio.to_thread(self.files.items_newest_first, thread_id)
+        newest_first = await asyncio.to_thread(self.store.items_newest_first, thread_id)
         batch: list[ThreadItem] = []
         size = HISTORY_BATCH
         while True:
@@ -165,33 +167,34 @@ class ChatServer(ChatKitServer[Any]):
         with anyio.CancelScope(shield=True):
             await super().handle_stream_cancelled(thread, pending_items, context)
             if not thread.title:
-                first = await asyncio.to_thread(self.files.first_user_text, thread.id)
+                first = await asyncio.to_thread(self.store.first_user_text, thread.id)
                 thread.title = fallback_title(first)
                 await self.store.save_thread(thread, context)
 
     async def add_feedback(self, thread_id: str, item_ids: list[str], feedback: FeedbackKind, context: Any) -> None:
         """Keep the user's feedback in the thread file."""
-        await asyncio.to_thread(self.files.set_feedback, thread_id, item_ids, feedback)
+        await asyncio.to_thread(self.store.set_feedback, thread_id, item_ids, feedback)
 
 
 async def _fresh_assistant_ids(
-    events: AsyncIterator[ThreadStreamEvent], store: JsonFileStore
+    events: AsyncIterator[ThreadStreamEvent], context: AgentContext[Any]
 ) -> AsyncIterator[ThreadStreamEvent]:
-    """Give each `__fake_id__` assistant message its own store id across its added/updated/done events.
+    """Give each fake-id assistant message its own store id across its added/updated/done events.
 
-    Without this every answer in a thread has the same id and each one overwrites the previous one.
+    Chat-completions models (all LiteLLM ones) give every message the Agents SDK's `FAKE_RESPONSES_ID`; without
+    this every answer in a thread has the same id and each one overwrites the previous one.
     """
     current: str | None = None
     async for event in events:
-        if isinstance(event, ThreadItemAddedEvent) and event.item.id == FAKE_ID:
-            current = store.generate_item_id("message", None, None)  # type: ignore[arg-type]
+        if isinstance(event, ThreadItemAddedEvent) and event.item.id == FAKE_RESPONSES_ID:
+            current = context.generate_id("message")
             event.item.id = current
-        elif isinstance(event, ThreadItemUpdatedEvent) and event.item_id == FAKE_ID:
+        elif isinstance(event, ThreadItemUpdatedEvent) and event.item_id == FAKE_RESPONSES_ID:
             if current is None:
-                current = store.generate_item_id("message", None, None)  # type: ignore[arg-type]
+                current = context.generate_id("message")
             event.item_id = current
-        elif isinstance(event, ThreadItemDoneEvent) and event.item.id == FAKE_ID:
-            event.item.id = current or store.generate_item_id("message", None, None)  # type: ignore[arg-type]
+        elif isinstance(event, ThreadItemDoneEvent) and event.item.id == FAKE_RESPONSES_ID:
+            event.item.id = current or context.generate_id("message")
             current = None
         yield event
 

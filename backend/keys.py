@@ -15,16 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 from .fileio import atomic_write_text
+from .providers import KEYED, PROVIDERS, KeyedProvider
 
 log = logging.getLogger(__name__)
 
-Provider = Literal["gemini", "openai", "anthropic"]
-PROVIDERS: tuple[Provider, ...] = ("gemini", "openai", "anthropic")
-ENV_KEYS: dict[Provider, str] = {
-    "gemini": "GEMINI_API_KEY",
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-}
 KEYRING_SERVICE = "ChatKit Desktop"
 
 
@@ -32,7 +26,7 @@ KEYRING_SERVICE = "ChatKit Desktop"
 class KeyInfo:
     """What the page may know about a key: whether it is set, where from, and its last four characters."""
 
-    provider: Provider
+    provider: KeyedProvider
     set: bool
     source: Literal["env", "keyring", "file", "none"]
     masked: str | None
@@ -75,19 +69,19 @@ class SecretStore:
 
     def key_for(self, provider: str) -> str | None:
         """The key to send to `provider`, or None."""
-        if provider not in ENV_KEYS:
+        if provider not in KEYED:
             return None
         return self._lookup(provider)[0]
 
     def describe(self) -> list[KeyInfo]:
         """Masked facts about every provider's key."""
         infos = []
-        for provider in PROVIDERS:
+        for provider in KEYED:
             key, source = self._lookup(provider)
             infos.append(KeyInfo(provider, key is not None, source, mask(key) if key else None))
         return infos
 
-    def set(self, provider: Provider, key: str | None) -> None:
+    def set(self, provider: KeyedProvider, key: str | None) -> None:
         """Store (or with None/empty, forget) the key for `provider`."""
         key = (key or "").strip() or None
         if self._keyring is not None:
@@ -105,7 +99,7 @@ class SecretStore:
                 data.pop(provider, None)
             atomic_write_text(self.file, json.dumps(data, indent=2), mode=0o600)
 
-    def _set_keyring(self, provider: Provider, key: str | None) -> None:
+    def _set_keyring(self, provider: KeyedProvider, key: str | None) -> None:
         if key:
             self._keyring.set_password(KEYRING_SERVICE, provider, key)
             return
@@ -113,8 +107,8 @@ class SecretStore:
         with contextlib.suppress(Exception):
             self._keyring.delete_password(KEYRING_SERVICE, provider)
 
-    def _lookup(self, provider: Provider) -> tuple[str | None, Literal["env", "keyring", "file", "none"]]:
-        env = os.environ.get(ENV_KEYS[provider])
+    def _lookup(self, provider: KeyedProvider) -> tuple[str | None, Literal["env", "keyring", "file", "none"]]:
+        env = os.environ.get(PROVIDERS[provider].env_key or "")
         if env:
             return env, "env"
         if self._keyring is not None:

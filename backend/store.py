@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from chatkit.errors import CustomStreamError
-from chatkit.store import NotFoundError, Store, StoreItemType
+from chatkit.store import NotFoundError, Store, StoreItemType, default_generate_id
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata, UserMessageItem, UserMessageTextContent
 
 from .fileio import atomic_write_bytes, atomic_write_text
@@ -42,15 +42,6 @@ log = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-_ID_PREFIXES: dict[str, str] = {
-    "thread": "thr",
-    "message": "msg",
-    "tool_call": "tc",
-    "workflow": "wf",
-    "task": "tsk",
-    "attachment": "atc",
-    "sdk_hidden_context": "shcx",
-}
 
 
 class InvalidIdError(ValueError):
@@ -89,9 +80,10 @@ def check_id(value: str, what: str = "id") -> str:
     return value
 
 
-def new_id(kind: str) -> str:
-    """A fresh id with ChatKit's prefixes; 64 random bits so ten thousand threads never collide."""
-    return f"{_ID_PREFIXES.get(kind, 'itm')}_{uuid.uuid4().hex[:16]}"
+def new_id(kind: StoreItemType) -> str:
+    """A fresh id with ChatKit's prefix for its kind; 64 random bits (ChatKit's own ids have 32) so that ten
+    thousand threads never collide."""
+    return default_generate_id(kind) + uuid.uuid4().hex[:8]
 
 
 @dataclass

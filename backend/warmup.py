@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model_layer import ModelLayer
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +25,18 @@ _CHUNKS = (
 )
 
 
-async def warm_up(llm: ModuleType, default_model: str) -> None:
+async def warm_up(models: ModelLayer, default_model: str) -> None:
     """Run one answer through the model stack, and load the default model's tokenizer."""
     from agents import Agent, RunConfig, Runner
 
-    from .models import Route
+    from .routing import Route
 
-    llm.count_tokens(default_model, "warm up")
+    models.count_tokens(default_model, "warm up")
     server = await asyncio.start_server(_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     route = Route(model="openai/warm-up", provider="openai", api_key="warm-up", api_base=f"http://127.0.0.1:{port}/v1")
     try:
-        agent = Agent(name="warm-up", instructions="warm up", model=llm.make_model(route))
+        agent = Agent(name="warm-up", instructions="warm up", model=models.make_model(route))
         result = Runner.run_streamed(agent, "warm up", run_config=RunConfig(tracing_disabled=True))
         async for _ in result.stream_events():
             pass

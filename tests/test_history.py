@@ -25,7 +25,7 @@ from chatkit.types import (
 from pydantic import TypeAdapter
 
 from backend import history
-from backend.chat import ChatServer
+from backend.chatkit_server import ChatServer
 from backend.keys import SecretStore
 from backend.settings import SettingsFile
 from backend.store import JsonFileStore

@@ -5,18 +5,12 @@
 import { api } from './client.js';
 import { h, icon } from './dom.js';
 
-const PROVIDERS = { gemini: 'Gemini', openai: 'OpenAI', anthropic: 'Anthropic' };
-const ENV_NAMES = { gemini: 'GEMINI_API_KEY', openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
 const OVERRIDE_ENV = { default_model: 'CHATKIT_DESKTOP_MODEL', api_base: 'CHATKIT_DESKTOP_API_BASE' };
 const STORAGE = {
   keyring: 'Keys you enter are kept in your system keyring, on this computer only.',
   file: 'Keys you enter are kept in secrets.json in the app’s data folder (readable only by you), on this computer only.',
 };
 const SOURCES = { keyring: 'Saved in the system keyring', file: 'Saved in secrets.json' };
-
-function providerOf(model) {
-  return model && model.includes('/') ? model.split('/')[0] : 'openai';
-}
 
 /** Create the dialog once; `onSaved(view, previousView)` runs after every successful save. */
 export function createSettings({ onSaved = () => {} } = {}) {
@@ -59,13 +53,17 @@ export function createSettings({ onSaved = () => {} } = {}) {
     errorBox.hidden = !message;
   }
 
+  // Provider facts (names, environment variables, where to get a key) come from the server's one table.
+  function providerFacts(id) {
+    return view.providers.find((p) => p.id === id) || { id, label: id, env_key: null, key_url: null };
+  }
+
   function keyStatus(info) {
-    const name = PROVIDERS[info.provider];
     if (info.source === 'env') {
-      return [`Set by the environment (${ENV_NAMES[info.provider]}) `, h('span', { class: 'masked' }, info.masked || '')];
+      return [`Set by the environment (${providerFacts(info.provider).env_key}) `, h('span', { class: 'masked' }, info.masked || '')];
     }
     if (info.set) return [`${SOURCES[info.source] || 'Saved'} `, h('span', { class: 'masked' }, info.masked || '')];
-    const url = view.key_urls?.[info.provider];
+    const url = providerFacts(info.provider).key_url;
     return url
       ? ['Not set — ', h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, 'get a key')]
       : ['Not set'];
@@ -73,7 +71,7 @@ export function createSettings({ onSaved = () => {} } = {}) {
 
   function keyRow(info) {
     const { provider } = info;
-    const name = PROVIDERS[provider] || provider;
+    const name = providerFacts(provider).label;
     const fromEnv = info.source === 'env';
     const input = h('input', {
       type: 'password', id: `key-${provider}`, name: `key-${provider}`, autocomplete: 'off', spellcheck: 'false',
@@ -125,13 +123,12 @@ export function createSettings({ onSaved = () => {} } = {}) {
         h('input', { type: 'radio', name: 'ui_mode', value, checked: s.ui_mode === value }),
         h('span', {}, h('strong', {}, title), h('span', { class: 'hint' }, detail)));
 
-    const provider = providerOf(s.default_model);
-    const setupProvider = view.key_urls?.[provider] ? provider : 'gemini';
+    const setupProvider = providerFacts(view.setup_provider);
     const setup = firstRun && view.setup_needed
       ? h('p', { class: 'setup-note' },
-        `Get a ${PROVIDERS[setupProvider]} API key at `,
-        h('a', { href: view.key_urls[setupProvider], target: '_blank', rel: 'noopener noreferrer' },
-          view.key_urls[setupProvider].replace(/^https:\/\//, '')),
+        `Get a ${setupProvider.label} API key at `,
+        h('a', { href: setupProvider.key_url, target: '_blank', rel: 'noopener noreferrer' },
+          setupProvider.key_url.replace(/^https:\/\//, '')),
         ' and paste it below — the key stays on this computer.')
       : null;
 
@@ -238,7 +235,7 @@ export function createSettings({ onSaved = () => {} } = {}) {
     showError('');
     try {
       await put({ keys: { [provider]: '' } });
-      keyRows[provider].result.textContent = `${PROVIDERS[provider]} key forgotten.`;
+      keyRows[provider].result.textContent = `${providerFacts(provider).label} key forgotten.`;
     } catch (error) {
       showError(error.message);
     }
@@ -265,7 +262,7 @@ export function createSettings({ onSaved = () => {} } = {}) {
     }
     render();
     if (!dialog.open) dialog.showModal();
-    const target = first ? keyRows.gemini?.input : null;
+    const target = first ? keyRows[view.setup_provider]?.input : null;
     (target && !target.disabled ? target : dialog.querySelector('.dialog-head button')).focus();
   }
 

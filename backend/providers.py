@@ -1,0 +1,111 @@
+"""The one table of model providers: who they are, how people know them, where their key comes from, what
+they offer. Everything else (routing, keys, the command line's help, the Settings page) reads it from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+KeyedProvider = Literal["gemini", "openai", "anthropic"]
+"""The providers whose key the user enters (or sets in the environment)."""
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """One provider, by its LiteLLM prefix."""
+
+    id: str
+    label: str
+    env_key: str | None = None
+    """The environment variable that holds its key; None for servers that want no key."""
+    key_url: str | None = None
+    """Where a person gets a key."""
+    catalog: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    """A short, current list of (LiteLLM id, label), largest first: the last is the cheapest to check a key with.
+    Every id is in LiteLLM's bundled model map (a test checks)."""
+
+    @property
+    def keyless(self) -> bool:
+        """Runs on the user's machine and wants no key (Ollama, LM Studio, vLLM)."""
+        return self.env_key is None
+
+
+PROVIDERS: dict[str, ProviderInfo] = {
+    info.id: info
+    for info in (
+        ProviderInfo(
+            "gemini",
+            "Gemini",
+            "GEMINI_API_KEY",
+            "https://aistudio.google.com/apikey",
+            (
+                ("gemini/gemini-2.5-flash", "Gemini 2.5 Flash"),
+                ("gemini/gemini-2.5-pro", "Gemini 2.5 Pro"),
+                ("gemini/gemini-2.5-flash-lite", "Gemini 2.5 Flash-Lite"),
+            ),
+        ),
+        ProviderInfo(
+            "openai",
+            "OpenAI",
+            "OPENAI_API_KEY",
+            "https://platform.openai.com/api-keys",
+            (
+                ("openai/gpt-5-mini", "GPT-5 mini"),
+                ("openai/gpt-5", "GPT-5"),
+                ("openai/gpt-4.1-mini", "GPT-4.1 mini"),
+            ),
+        ),
+        ProviderInfo(
+            "anthropic",
+            "Anthropic",
+            "ANTHROPIC_API_KEY",
+            "https://console.anthropic.com/settings/keys",
+            (
+                ("anthropic/claude-sonnet-4-5", "Claude Sonnet 4.5"),
+                ("anthropic/claude-haiku-4-5", "Claude Haiku 4.5"),
+            ),
+        ),
+        ProviderInfo("ollama", "Ollama"),
+        ProviderInfo("ollama_chat", "Ollama"),
+        ProviderInfo("lm_studio", "LM Studio"),
+        ProviderInfo("hosted_vllm", "vLLM"),
+    )
+}
+KEYED: tuple[KeyedProvider, ...] = ("gemini", "openai", "anthropic")
+"""The providers with a key, in the order Settings shows them."""
+FIRST_RUN_PROVIDER: KeyedProvider = "gemini"
+"""Whose key the first-run dialog asks for when the default model's provider wants none."""
+
+
+def provider_of(model: str) -> str:
+    """LiteLLM's provider prefix of a model id (`gemini/…` → `gemini`); bare ids are OpenAI's."""
+    return model.split("/", 1)[0] if "/" in model else "openai"
+
+
+def label_of(provider: str) -> str:
+    """A provider's display name."""
+    info = PROVIDERS.get(provider)
+    return info.label if info else provider
+
+
+def model_label(model_id: str) -> str:
+    """A readable name for a model id: the catalog's, else the id without its provider prefix."""
+    for info in PROVIDERS.values():
+        for known, label in info.catalog:
+            if known == model_id:
+                return label
+    return model_id.split("/", 1)[-1]
+
+
+def setup_provider(default_model: str) -> KeyedProvider:
+    """Whose key the first-run dialog asks for: the default model's provider, if it takes a key."""
+    provider = provider_of(default_model)
+    return next((p for p in KEYED if p == provider), FIRST_RUN_PROVIDER)
+
+
+def for_page() -> list[dict[str, str | bool | None]]:
+    """The providers with a key, as the Settings page shows them."""
+    return [
+        {"id": p, "label": PROVIDERS[p].label, "env_key": PROVIDERS[p].env_key, "key_url": PROVIDERS[p].key_url}
+        for p in KEYED
+    ]

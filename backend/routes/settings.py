@@ -1,0 +1,93 @@
+"""`/api/settings` and `/api/keys/check`: what the Settings dialog reads, changes and checks.
+
+Keys come back masked only (`keys.KeyInfo`); a key typed for a check is sent to its own provider and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
+
+from .. import providers
+from ..dependencies import KeysDep, LoaderDep, SettingsDep
+from ..keys import SecretStore
+from ..providers import KeyedProvider
+from ..routing import MissingKeyError, check_route, setup_needed
+from ..security import require_token
+from ..settings import Settings, SettingsFile
+
+router = APIRouter(dependencies=[Depends(require_token)])
+
+
+def _optional(field: FieldInfo) -> tuple[Any, FieldInfo]:
+    # The same type and bounds as the setting itself, but absent unless sent.
+    info = copy.copy(field)
+    info.default = None
+    return field.annotation | None, info
+
+
+SettingsUpdate = create_model(
+    "SettingsUpdate",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__='`PUT /api/settings`: only the fields present change; a key of "" or null forgets that key.',
+    keys=(dict[KeyedProvider, str | None] | None, None),
+    **{name: _optional(field) for name, field in Settings.model_fields.items()},
+)
+
+
+class KeyCheck(BaseModel):
+    """`POST /api/keys/check`: try a key (the one typed, or else the saved one) with one tiny request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: KeyedProvider
+    key: str | None = Field(None, max_length=500)
+
+
+@router.get("/api/settings")
+async def get_settings(settings: SettingsDep, keys: KeysDep) -> dict[str, Any]:
+    """The settings, masked keys and the facts the dialog shows."""
+    return _view(settings, keys)
+
+
+@router.put("/api/settings")
+async def put_settings(update: SettingsUpdate, settings: SettingsDep, keys: KeysDep) -> dict[str, Any]:  # type: ignore[valid-type]
+    """Change the settings and keys sent; answer with the new view."""
+    changes = update.model_dump(exclude_unset=True, exclude={"keys"})
+    if changes:
+        current = settings.load()
+        settings.save(Settings.model_validate(current.model_dump() | changes))
+    for provider, key in (update.keys or {}).items():
+        await asyncio.to_thread(keys.set, provider, key)
+    return _view(settings, keys)
+
+
+@router.post("/api/keys/check")
+async def check_key(check: KeyCheck, settings: SettingsDep, keys: KeysDep, loader: LoaderDep) -> dict[str, Any]:
+    """One tiny request to the provider with the key; whether it worked, in a sentence."""
+    effective = settings.effective()
+    try:
+        target = check_route(check.provider, check.key, effective, keys)
+    except MissingKeyError as error:
+        return {"ok": False, "message": str(error)}
+    models = await loader.model_layer()
+    ok, message = await models.check_key(target, effective.request_timeout)
+    return {"ok": ok, "message": message}
+
+
+def _view(settings_file: SettingsFile, keys: SecretStore) -> dict[str, Any]:
+    settings = settings_file.effective()
+    return {
+        "settings": settings.model_dump(),
+        "setup_needed": setup_needed(settings, keys),
+        "overridden": settings_file.overridden(),
+        "keys": [info.__dict__ for info in keys.describe()],
+        "key_storage": keys.backend,
+        "providers": providers.for_page(),
+        "setup_provider": providers.setup_provider(settings.default_model),
+    }
