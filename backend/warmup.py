@@ -25,6 +25,22 @@ _CHUNKS = (
 )
 
 
+def build_chatkit_schemas() -> None:
+    """Finish ChatKit's protocol types whose pydantic schemas are built on first use (46 of them, ~70 ms),
+    which would otherwise happen inside the first message's request."""
+    from chatkit import types
+    from pydantic import BaseModel
+
+    for value in vars(types).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, BaseModel)
+            and value.__module__.startswith("chatkit")
+            and not value.__pydantic_complete__
+        ):
+            value.model_rebuild()
+
+
 async def warm_up(models: ModelLayer, default_model: str) -> None:
     """Run one answer through the model stack, and load the default model's tokenizer."""
     from agents import Agent, RunConfig, Runner
