@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 import webbrowser
+from pathlib import Path
 
 from backend import config
 
@@ -84,40 +85,43 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(port: int, *, open_browser: bool = False) -> int:
     """Headless mode: serve until SIGINT/SIGTERM, announcing the address on stdout."""
-    from desktop.instance import InstanceLock, running_url
-    from desktop.server import READY_PREFIX, LocalServer
+    from desktop.launch import launch
+    from desktop.server import READY_PREFIX
 
     folder = config.data_dir()
-    lock = InstanceLock.acquire(folder)
-    if lock is None:
-        url = running_url(folder)
-        if url is not None and open_browser:
-            webbrowser.open(url)
-            return 0
-        where = f" at {url.split('/?', 1)[0]}" if url else ""
-        print(
-            f"ChatKit Desktop is already running on {folder}{where}. Use that one, or set "
-            f"{config.ENV_DATA_DIR} to another folder.",
-            file=sys.stderr,
-        )
-        return 1
-    try:
+    with launch(folder) as ours:
+        if ours is None:
+            return _running_elsewhere(folder, open_browser)
         try:
-            server = LocalServer.create(port, folder)
+            ours.bind(port)
         except OSError as error:
             print(f"Cannot listen on 127.0.0.1:{port}: {error.strerror}. Pick another --port.", file=sys.stderr)
             return 1
 
-        def ready() -> None:
-            lock.publish(server.url)
-            print(f"{READY_PREFIX} {server.url}", flush=True)
+        def ready(url: str) -> None:
+            print(f"{READY_PREFIX} {url}", flush=True)
             if open_browser:
-                webbrowser.open(server.url)
+                webbrowser.open(url)
 
-        server.serve_forever(ready)
+        ours.serve_forever(ready)
         return 0
-    finally:
-        lock.release()
+
+
+def _running_elsewhere(folder: Path, open_browser: bool) -> int:
+    """Another app holds `folder`: open the browser on it, or say where it is."""
+    from desktop.instance import origin, running_url
+
+    url = running_url(folder)
+    if url is not None and open_browser:
+        webbrowser.open(url)
+        return 0
+    where = f" at {origin(url)}" if url else ""
+    print(
+        f"ChatKit Desktop is already running on {folder}{where}. Use that one, or set "
+        f"{config.ENV_DATA_DIR} to another folder.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

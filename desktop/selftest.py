@@ -16,11 +16,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from backend import config
+from desktop.instance import origin
+
+if TYPE_CHECKING:
+    from desktop.server import LocalServer
 
 CHAT_TIMEOUT = 180.0
 """Seconds the chat step may take: the model layer's first import plus the model's answer."""
@@ -62,9 +66,8 @@ def _self_test(url: str, model: str | None) -> tuple[float, float]:
     os.environ[config.ENV_API_BASE] = url
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     with _data_folder() as folder, _running_server(folder) as server:
-        base = f"http://127.0.0.1:{server.config.port}"
         headers = {"Authorization": f"Bearer {server.config.token}"}
-        with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
+        with httpx.Client(base_url=origin(server.url), timeout=30, trust_env=False) as client:
             _check_health(client)
             _check_page(client)
             loading = _wait_for_chat_ready(client)
@@ -106,30 +109,25 @@ def _data_folder() -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def _running_server(folder: Path) -> Iterator[Any]:
-    from desktop.instance import InstanceLock
-    from desktop.server import LocalServer
+def _running_server(folder: Path) -> Iterator[LocalServer]:
+    """The app's server on `folder`, started the way every launch starts it; failures are the start step's."""
+    from desktop.launch import launch
 
-    try:
-        lock = InstanceLock.acquire(folder)
-    except OSError as error:
-        raise StepFailed("start", f"the data folder {folder} cannot be used ({error.strerror})") from error
-    if lock is None:
-        raise StepFailed(
-            "start", f"ChatKit Desktop is already running on {folder}; set {config.ENV_DATA_DIR} to another folder"
-        )
-    try:
+    # Entered on its own so that only taking the folder, not a check run inside the block, reads "cannot be used".
+    with contextlib.ExitStack() as stack:
         try:
-            server = LocalServer.create(0, folder)
-            thread = server.start_in_thread()
+            ours = stack.enter_context(launch(folder))
+        except OSError as error:
+            raise StepFailed("start", f"the data folder {folder} cannot be used ({error.strerror})") from error
+        if ours is None:
+            raise StepFailed(
+                "start", f"ChatKit Desktop is already running on {folder}; set {config.ENV_DATA_DIR} to another folder"
+            )
+        try:
+            server = ours.start_in_thread()
         except Exception as error:
             raise StepFailed("start", f"the local server did not start ({_describe(error)})") from error
-        try:
-            yield server
-        finally:
-            server.stop(thread)
-    finally:
-        lock.release()
+        yield server
 
 
 def _check_health(client: httpx.Client) -> None:

@@ -19,8 +19,8 @@ from backend.config import APP_NAME, data_dir
 from backend.settings import SettingsFile
 
 from .dialogs import show_error
-from .instance import InstanceLock, running_url
-from .server import LocalServer
+from .instance import running_url
+from .launch import launch
 
 log = logging.getLogger(__name__)
 
@@ -43,23 +43,16 @@ ALREADY_RUNNING_SILENT = (
 def run_window(launched: float) -> int:
     """Open the app's window (on the running instance if there is one); returns the exit code."""
     folder = data_dir()
-    lock = InstanceLock.acquire(folder)
-    if lock is None:
-        url = running_url(folder)
-        if url is None:
-            show_error(ALREADY_RUNNING_SILENT)
-            return 1
-        log.info("ChatKit Desktop is already running; opening a window on it")
-        return _show(url, launched, settings=None)
-
-    server = LocalServer.create(0, folder)
-    thread = server.start_in_thread()
-    lock.publish(server.url)
-    try:
+    with launch(folder) as ours:
+        if ours is None:
+            url = running_url(folder)
+            if url is None:
+                show_error(ALREADY_RUNNING_SILENT)
+                return 1
+            log.info("ChatKit Desktop is already running; opening a window on it")
+            return _show(url, launched, settings=None)
+        server = ours.start_in_thread()
         return _show(server.url, launched, settings=SettingsFile(folder / "settings.json"))
-    finally:
-        server.stop(thread)
-        lock.release()
 
 
 def _show(url: str, launched: float, settings: SettingsFile | None) -> int:
