@@ -234,6 +234,8 @@ class _Disconnected(Exception):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeProvider/1.0"
+    # Like a real provider: no ~40 ms wait for a delayed ACK between the headers and the body of a reply.
+    disable_nagle_algorithm = True
 
     @property
     def provider(self) -> FakeProvider:
@@ -640,6 +642,17 @@ class FakeProvider:
         """Forget the recorded requests."""
         with self._lock:
             self.requests.clear()
+
+    def last_stream(self) -> RecordedRequest:
+        """The last request that asked for a streamed reply: the one whose answer the user saw.
+
+        Fails the test with the requests received so far when there was no streamed request.
+        """
+        with self._lock:
+            received = list(self.requests)
+        streamed = [request for request in received if request.stream]
+        assert streamed, f"the fake received no streamed request; it received {[r.path for r in received]}"
+        return streamed[-1]
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ from tests.harness import RunningApp, answer_text, events_of, read_thread_file, 
 
 def roles_seen(fake: FakeProvider) -> list[str]:
     """The roles of the conversation the model last received (its answer-producing, streamed request)."""
-    return [m["role"] for m in [r for r in fake.requests if r.stream][-1].messages]
+    return [m["role"] for m in fake.last_stream().messages]
 
 
 @pytest.mark.parametrize("which", ["app", "gemini_app"])
@@ -26,7 +26,7 @@ def test_multi_turn_conversation_keeps_every_answer_and_sends_full_history(
     third = app.send("And now?", thread_id)
     assert "(I received 6 messages: system,user,assistant,user,assistant,user)" in answer_text(third)
     assert roles_seen(fake) == ["system", "user", "assistant", "user", "assistant", "user"]
-    sent = [r for r in fake.requests if r.stream][-1].messages
+    sent = fake.last_stream().messages
     assert sent[1]["content"] == "Hello there"
     assert sent[2]["content"] == answer_text(first)
     assert sent[4]["content"] == answer_text(second)
@@ -64,14 +64,14 @@ def test_first_answer_gives_the_thread_a_title(app: RunningApp) -> None:
 def test_model_picked_in_composer_is_used_and_remembered_for_retry(app: RunningApp, fake: FakeProvider) -> None:
     events = app.send("Use the other model", model="openai/fake-local-2")
     thread_id = thread_id_of(events)
-    assert [r for r in fake.requests if r.stream][-1].body["model"] == "fake-local-2"
+    assert fake.last_stream().body["model"] == "fake-local-2"
     user_item = app.items(thread_id)[0]
     assert user_item["inference_options"]["model"] == "openai/fake-local-2"
 
     fake.clear()
     retried = app.stream("threads.retry_after_item", thread_id=thread_id, item_id=user_item["id"])
     assert answer_text(retried).startswith("You said: Use the other model.")
-    assert [r for r in fake.requests if r.stream][-1].body["model"] == "fake-local-2"
+    assert fake.last_stream().body["model"] == "fake-local-2"
 
 
 def test_retry_replaces_the_answer_and_the_model_sees_no_trace_of_it(app: RunningApp, fake: FakeProvider) -> None:
@@ -137,12 +137,14 @@ def test_long_thread_is_cut_oldest_first_to_fit_the_context_window(app: RunningA
     thread_id = thread_id_of(app.send("Opening message " + "alpha " * 150))
     for n in range(4):
         app.send(f"Message {n} " + "beta " * 150, thread_id)
+    before = app.settings()["settings"]
     try:
         app.settings(context_window=1200, system_prompt="SYSTEM PROMPT STAYS")
         events = app.send("The newest question", thread_id)
     finally:
-        app.settings(context_window=None, system_prompt="You are a helpful assistant.")
-    sent = [r for r in fake.requests if r.stream][-1].messages
+        # The app is shared by the module: put back exactly what was there.
+        app.settings(context_window=before["context_window"], system_prompt=before["system_prompt"])
+    sent = fake.last_stream().messages
     assert sent[0] == {"role": "system", "content": "SYSTEM PROMPT STAYS"}
     assert sent[-1]["content"] == "The newest question"
     assert not any("Opening message" in m["content"] for m in sent), "the oldest turn is cut first"
@@ -155,5 +157,5 @@ def test_whole_history_is_sent_when_it_fits(app: RunningApp, fake: FakeProvider)
     thread_id = thread_id_of(app.send("m0"))
     for n in range(1, 12):
         app.send(f"m{n}", thread_id)
-    sent = [r for r in fake.requests if r.stream][-1].messages
+    sent = fake.last_stream().messages
     assert len(sent) == 1 + 12 * 2 - 1, "all 23 earlier messages plus the system prompt, not the last N"

@@ -51,7 +51,7 @@ def test_restart_and_continue(tmp_path: Path, fake: FakeProvider) -> None:
         assert thread_id in [t["id"] for t in app.call("threads.list", limit=20)["data"]]
         events = app.send("What were the word and the number?", thread_id)
         assert "(I received 6 messages" in answer_text(events)
-        sent = [r for r in fake.requests if r.stream][-1].messages
+        sent = fake.last_stream().messages
         assert sent[1]["content"] == "Remember the word pelican"
         assert sent[3]["content"] == "And the number 42"
     finally:

@@ -16,14 +16,18 @@ def key_info(view: dict, provider: str) -> dict:
 
 
 def test_settings_are_read_and_changed(app: RunningApp) -> None:
-    view = app.settings(system_prompt="Answer like a pirate.", ui_mode="builtin")
-    assert view["settings"]["system_prompt"] == "Answer like a pirate."
-    assert view["settings"]["ui_mode"] == "builtin"
-    stored = json.loads((app.data_dir / "settings.json").read_text("utf-8"))
-    assert stored["system_prompt"] == "Answer like a pirate."
-    with app.client() as client:
-        assert client.get("/api/settings").json()["settings"]["ui_mode"] == "builtin"
-    app.settings(system_prompt="You are a helpful assistant.", ui_mode="chatkit")
+    before = app.settings()["settings"]
+    try:
+        view = app.settings(system_prompt="Answer like a pirate.", ui_mode="builtin")
+        assert view["settings"]["system_prompt"] == "Answer like a pirate."
+        assert view["settings"]["ui_mode"] == "builtin"
+        stored = json.loads((app.data_dir / "settings.json").read_text("utf-8"))
+        assert stored["system_prompt"] == "Answer like a pirate."
+        with app.client() as client:
+            assert client.get("/api/settings").json()["settings"]["ui_mode"] == "builtin"
+    finally:
+        # The app is shared by the module: put back exactly what was there.
+        app.settings(system_prompt=before["system_prompt"], ui_mode=before["ui_mode"])
 
 
 def test_environment_overrides_are_reported(app: RunningApp, fake: FakeProvider) -> None:
@@ -72,7 +76,7 @@ def test_saved_key_is_masked_everywhere_and_kept_in_a_private_file(tmp_path: Pat
 
         answer = app.send("Does my saved key work?")
         assert answer_text(answer).startswith("You said: Does my saved key work?")
-        assert [r for r in fake.requests if r.stream][-1].api_key == secret
+        assert fake.last_stream().api_key == secret
         assert secret not in app.stderr
 
         with app.client() as client:
@@ -126,7 +130,7 @@ def test_dotenv_in_the_working_directory_is_never_loaded(tmp_path: Path) -> None
 
 def test_key_used_for_openai_is_the_one_given(app: RunningApp, fake: FakeProvider) -> None:
     app.send("Which key?")
-    assert [r for r in fake.requests if r.stream][-1].api_key == OPENAI_KEY
+    assert fake.last_stream().api_key == OPENAI_KEY
 
 
 def test_check_key_says_ok_or_what_is_wrong_in_plain_words(app: RunningApp, fake: FakeProvider) -> None:
@@ -179,7 +183,7 @@ def test_keys_go_to_the_os_keyring_when_there_is_one(tmp_path: Path, fake: FakeP
         assert (vault / "ChatKit Desktop--openai").read_text("utf-8") == secret
         assert not (tmp_path / "data" / "secrets.json").exists(), "no copy on disk beside the keyring"
         app.send("Does the keyring key work?")
-        assert [r for r in fake.requests if r.stream][-1].api_key == secret
+        assert fake.last_stream().api_key == secret
         assert key_info(app.settings(keys={"openai": ""}), "openai")["set"] is False
         assert not (vault / "ChatKit Desktop--openai").exists()
     finally:
