@@ -42,8 +42,8 @@ def create_app(config: AppConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(store.open)
         loader.start()
+        await asyncio.to_thread(store.open)
         yield
         store.flush()
 

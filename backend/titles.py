@@ -13,8 +13,10 @@ MAX_LENGTH = 80
 
 def tidy(reply: str) -> str:
     """The model's reply as a title: one line, no quotes, Markdown marks or "Title:" prefix."""
-    title = re.sub(r"\s+", " ", reply).strip().strip("\"'“”*#").strip()
-    title = re.sub(r"^title\s*:\s*", "", title, flags=re.IGNORECASE).rstrip(".")
+    marks = "\"'“”*#"
+    title = re.sub(r"\s+", " ", reply).strip().strip(marks).strip()
+    # The prefix may itself be in bold (`**Title:** …`) and the title after it quoted (`Title: "…"`).
+    title = re.sub(r"^title\s*:[*\s]*", "", title, flags=re.IGNORECASE).strip().strip(marks).strip().rstrip(".")
     return title[:MAX_LENGTH]
 
 
@@ -22,6 +24,8 @@ def fallback_title(message: str, words: int = 6) -> str:
     """The first few words of a message, as a title."""
     parts = message.split()
     title = " ".join(parts[:words])
-    if len(parts) > words:
-        title += "…"
-    return title[:MAX_LENGTH] or "New chat"
+    if len(title) > MAX_LENGTH:
+        title = title[: MAX_LENGTH - 1].rstrip() + "…"
+    elif len(parts) > words:
+        title = title[: MAX_LENGTH - 1] + "…"
+    return title or "New chat"

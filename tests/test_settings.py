@@ -101,14 +101,14 @@ def test_models_offer_the_default_and_providers_with_a_key(app: RunningApp) -> N
 def test_catalog_models_and_default_are_in_litellms_bundled_map() -> None:
     import litellm
 
-    from backend.models import CATALOG
+    from backend.providers import PROVIDERS
     from backend.settings import DEFAULT_MODEL
 
     bundled = Path(litellm.__file__).parent / "model_prices_and_context_window_backup.json"
     known = json.loads(bundled.read_text("utf-8"))
     assert DEFAULT_MODEL.startswith("gemini/") and "flash" in DEFAULT_MODEL
-    for models in CATALOG.values():
-        for model_id, _ in models:
+    for info in PROVIDERS.values():
+        for model_id, _ in info.catalog:
             bare = model_id.split("/", 1)[1]
             assert model_id in known or bare in known, model_id
 
@@ -154,7 +154,8 @@ def test_first_run_without_a_key_is_flagged_for_the_page(tmp_path: Path, app: Ru
         view = fresh.settings()
         assert view["setup_needed"] is True
         assert view["settings"]["default_model"].startswith("gemini/")
-        assert view["key_urls"]["gemini"] == "https://aistudio.google.com/apikey"
+        gemini = next(p for p in view["providers"] if p["id"] == view["setup_provider"])
+        assert gemini["key_url"] == "https://aistudio.google.com/apikey" and gemini["label"] == "Gemini"
         assert fresh.settings(keys={"gemini": "AIza-typed-in-settings-0001"})["setup_needed"] is False
     finally:
         fresh.stop()

@@ -36,11 +36,6 @@ def test_a_title_prefix_is_removed_whatever_its_case(reply: str) -> None:
     assert tidy(reply) == "Weekend in Lisbon"
 
 
-@pytest.mark.xfail(
-    reason="bug: tidy strips quotes and Markdown marks before it removes the 'Title:' prefix, so the marks "
-    "after the prefix stay in the title (backend/titles.py)",
-    strict=True,
-)
 @pytest.mark.parametrize("reply", ['Title: "Weekend in Lisbon"', "**Title:** Weekend in Lisbon"])
 def test_quotes_and_marks_after_a_title_prefix_are_removed_too(reply: str) -> None:
     assert tidy(reply) == "Weekend in Lisbon"
@@ -98,11 +93,6 @@ def test_a_fallback_title_of_long_words_is_at_most_80_characters() -> None:
     assert len(fallback_title("Supercalifragilisticexpialidocious " * 6)) <= 80
 
 
-@pytest.mark.xfail(
-    reason="bug: fallback_title cuts to 80 characters after adding the ellipsis, so a title of long words "
-    "loses its ellipsis and ends mid-word as if it were complete (backend/titles.py)",
-    strict=True,
-)
 def test_a_fallback_title_cut_to_80_characters_still_ends_with_an_ellipsis() -> None:
     title = fallback_title("Supercalifragilisticexpialidocious " * 7)
     assert len(title) <= 80
