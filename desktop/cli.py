@@ -10,14 +10,18 @@ import webbrowser
 from pathlib import Path
 
 from backend import config
+from backend.providers import KEYED, PROVIDERS
+
+_KEY_VARIABLES = ", ".join(str(PROVIDERS[p].env_key) for p in KEYED)
+_PREFIXES = ", ".join(f"{p}/…" for p in KEYED)
 
 EPILOG = f"""\
 environment:
   {config.ENV_DATA_DIR}   folder for threads, settings and keys (default: your user data folder)
   {config.ENV_TOKEN}      access token instead of a random one per launch
-  {config.ENV_MODEL}      default model, a LiteLLM id (gemini/…, openai/…, anthropic/…)
+  {config.ENV_MODEL}      default model, a LiteLLM id ({_PREFIXES})
   {config.ENV_API_BASE}   base URL of the default model's provider (Ollama, LM Studio, a proxy)
-  GEMINI_API_KEY, OPENAI_API_KEY, ANTHROPIC_API_KEY   provider keys (override those saved in Settings)
+  {_KEY_VARIABLES}   provider keys (override those saved in Settings)
 
 examples:
   chatkit-desktop                      open the window
