@@ -8,6 +8,7 @@ compares them): the same page sizes, the same hidden items left out, the same JS
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from chatkit.types import (
     HiddenContextItem,
@@ -27,6 +28,9 @@ from .store import JsonFileStore
 # ChatKit's page size when a request names none (`chatkit.server.DEFAULT_PAGE_SIZE`).
 DEFAULT_PAGE_SIZE = 20
 
+# What the list shows of a thread; its `metadata` stays private (as in `chatkit.server`'s answer).
+_LISTED = ("id", "title", "created_at", "status", "allowed_image_domains")
+
 HistoryRequest = ThreadsListReq | ThreadsGetByIdReq | ItemsListReq
 READS = (ThreadsListReq, ThreadsGetByIdReq, ItemsListReq)
 
@@ -35,9 +39,10 @@ async def answer(store: JsonFileStore, request: HistoryRequest) -> bytes:
     """The JSON answer to one read request."""
     match request:
         case ThreadsListReq(params=params):
-            threads = await store.load_threads(params.limit or DEFAULT_PAGE_SIZE, params.after, params.order, None)
-            page = Page(has_more=threads.has_more, after=threads.after, data=[_public(t) for t in threads.data])
-            return _serialize(page)
+            limit = params.limit or DEFAULT_PAGE_SIZE
+            threads, has_more, after = store.threads_listing(limit, params.after, params.order)
+            listed: Page[Thread] = Page(has_more=has_more, after=after, data=[_listed(t) for t in threads])
+            return _serialize(listed)
         case ThreadsGetByIdReq(params=params):
             thread, items = await asyncio.gather(
                 store.load_thread(params.thread_id, None),
@@ -55,6 +60,11 @@ async def answer(store: JsonFileStore, request: HistoryRequest) -> bytes:
 def _shown(items: list[ThreadItem]) -> list[ThreadItem]:
     # Context the model sees but the user never typed stays out of the conversation view.
     return [item for item in items if not isinstance(item, HiddenContextItem | SDKHiddenContextItem)]
+
+
+def _listed(thread: dict[str, Any]) -> Thread:
+    """A thread of the list, made from the index's JSON data in one step (no items)."""
+    return Thread.model_validate({field: thread[field] for field in _LISTED if field in thread} | {"items": {}})
 
 
 def _public(thread: ThreadMetadata, items: Page[ThreadItem] | None = None) -> Thread:

@@ -102,6 +102,7 @@ class JsonFileStore(Store[Any]):
         self.index_path = self.root / "index.json"
         self._index: dict[str, _Entry] = {}
         self._order: list[str] | None = None
+        self._position: dict[str, int] = {}
         self._index_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -334,24 +335,29 @@ class JsonFileStore(Store[Any]):
                 return "".join(p.text for p in item.content if isinstance(p, UserMessageTextContent)).strip()
         return ""
 
-    def _threads_page(self, limit: int, after: str | None, order: str) -> Page[ThreadMetadata]:
+    def threads_listing(
+        self, limit: int, after: str | None, order: str
+    ) -> tuple[list[dict[str, Any]], bool, str | None]:
+        """One page of the thread list from the index, as JSON data: the threads, whether more follow, and the
+        id to continue after. Ordered by creation time (`desc`: newest first)."""
         with self._index_lock:
             if self._order is None:
                 self._order = sorted(
                     self._index, key=lambda tid: (str(self._index[tid].thread.get("created_at", "")), tid)
                 )
-            ids = self._order if order == "asc" else self._order[::-1]
+                self._position = {tid: position for position, tid in enumerate(self._order)}
+            count = len(self._order)
             start = 0
             if after:
-                try:
-                    start = ids.index(after) + 1
-                except ValueError:
-                    start = len(ids)
-            chosen = ids[start : start + limit]
+                found = self._position.get(after)
+                start = count if found is None else (found + 1 if order == "asc" else count - found)
+            chosen = [
+                self._order[k] if order == "asc" else self._order[count - 1 - k]
+                for k in range(start, min(start + limit, count))
+            ]
             threads = [self._index[tid].thread for tid in chosen]
-            has_more = start + limit < len(ids)
-        data = [ThreadMetadata.model_validate(t) for t in threads]
-        return Page(data=data, has_more=has_more, after=chosen[-1] if chosen and has_more else None)
+            has_more = start + limit < count
+        return threads, has_more, chosen[-1] if chosen and has_more else None
 
     def _items_page(self, thread_id: str, after: str | None, limit: int, order: str) -> Page[ThreadItem]:
         tf = self._load(thread_id)
@@ -387,7 +393,8 @@ class JsonFileStore(Store[Any]):
         return await asyncio.to_thread(self._items_page, thread_id, after, limit, order)
 
     async def load_threads(self, limit: int, after: str | None, order: str, context: Any) -> Page[ThreadMetadata]:
-        return self._threads_page(limit, after, order)
+        threads, has_more, next_after = self.threads_listing(limit, after, order)
+        return Page(data=[ThreadMetadata.model_validate(t) for t in threads], has_more=has_more, after=next_after)
 
     async def add_thread_item(self, thread_id: str, item: ThreadItem, context: Any) -> None:
         await asyncio.to_thread(self._upsert_item, thread_id, item)
