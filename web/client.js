@@ -28,7 +28,7 @@ export function onUnauthorized(handler) {
 }
 
 /** A failed call, with the server's one-sentence reason as its message. */
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(message, status = 0) {
     super(message);
     this.name = 'ApiError';

@@ -52,7 +52,6 @@ const ICONS = {
   copy: ['M9 9h11v11H9z', 'M5 15H4V4h11v1'],
   close: ['M6 6l12 12', 'M18 6L6 18'],
   lock: ['M6 11h12v9H6z', 'M9 11V8a3 3 0 0 1 6 0v3'],
-  chat: ['M4 5h16v11H9l-5 4V5z'],
 };
 
 /** An inline SVG icon (decorative: hidden from screen readers; give the button an aria-label). */

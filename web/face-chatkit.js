@@ -6,11 +6,11 @@ import { api, authFetch } from './client.js';
 import { toast } from './dom.js';
 import { GREETING, PLACEHOLDER, PROMPTS } from './starters.js';
 
-export const CHATKIT_URL = 'https://cdn.platform.openai.com/deployments/chatkit/chatkit.js';
+const CHATKIT_URL = 'https://cdn.platform.openai.com/deployments/chatkit/chatkit.js';
 /** How long ChatKit may take to load before the built-in face takes over. */
-export const LOAD_TIMEOUT_MS = 4000;
+const LOAD_TIMEOUT_MS = 4000;
 /** Any non-empty key works on localhost: ChatKit only verifies domains elsewhere. */
-export const DOMAIN_KEY = 'chatkit-desktop-local';
+const DOMAIN_KEY = 'chatkit-desktop-local';
 
 function loadScript() {
   return new Promise((resolve, reject) => {

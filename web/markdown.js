@@ -28,7 +28,7 @@ export function renderMarkdown(text) {
 }
 
 /** Whether a link target may become a clickable link. */
-export function isSafeUrl(url) {
+function isSafeUrl(url) {
   if (!SAFE_SCHEME.test(url)) return false;
   try {
     const parsed = new URL(url);
@@ -226,7 +226,7 @@ const PUNCT = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/;
 const BARE_URL = /^https?:\/\/[^\s<>"]*[^\s<>".,:;!?'")\]*_~]/i;
 
 /** Render inline Markdown into an array of nodes (text nodes and elements). */
-export function inline(text, depth = 0) {
+function inline(text, depth = 0) {
   const out = [];
   let buffer = '';
   const flush = () => {
