@@ -105,7 +105,7 @@ class ChatServer(ChatKitServer[Any]):
                 extra_args={"timeout": settings.request_timeout, "num_retries": 0, "max_retries": 0}
             ),
         )
-        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        agent_context: AgentContext[Any] = AgentContext(thread=thread, store=self.store, request_context=context)
         result = Runner.run_streamed(agent, history, context=agent_context, run_config=RunConfig(tracing_disabled=True))
         streaming: str | None = None  # the assistant message being streamed, until its done event
         got_text = False

@@ -15,25 +15,32 @@ from .loader import BackgroundLoader
 from .settings import SettingsFile
 from .store import JsonFileStore
 
+# Starlette's `app.state` holds anything (its attributes are Any): each getter names the type `app.py` put there.
+
 
 def _store(request: Request) -> JsonFileStore:
-    return request.app.state.store
+    store: JsonFileStore = request.app.state.store
+    return store
 
 
 def _settings(request: Request) -> SettingsFile:
-    return request.app.state.settings
+    settings: SettingsFile = request.app.state.settings
+    return settings
 
 
 def _keys(request: Request) -> SecretStore:
-    return request.app.state.keys
+    keys: SecretStore = request.app.state.keys
+    return keys
 
 
 def _loader(request: Request) -> BackgroundLoader:
-    return request.app.state.loader
+    loader: BackgroundLoader = request.app.state.loader
+    return loader
 
 
 def _config(request: Request) -> AppConfig:
-    return request.app.state.config
+    config: AppConfig = request.app.state.config
+    return config
 
 
 StoreDep = Annotated[JsonFileStore, Depends(_store)]

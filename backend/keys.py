@@ -12,10 +12,13 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .fileio import atomic_write_text
 from .providers import KEYED, PROVIDERS, KeyedProvider
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ def mask(key: str) -> str:
     return "••••" + key[-4:] if len(key) >= 12 else "••••"
 
 
-def _usable_keyring():  # noqa: ANN202 - keyring's backend classes are untyped
+def _usable_keyring() -> KeyringBackend | None:
     """The OS keyring backend, or None when only a fail/null/plaintext backend exists (headless Linux)."""
     try:
         import keyring
@@ -86,7 +89,7 @@ class SecretStore:
         key = (key or "").strip() or None
         if self._keyring is not None:
             try:
-                self._set_keyring(provider, key)
+                self._set_keyring(self._keyring, provider, key)
                 return
             except Exception as error:  # a locked or broken keyring must not lose the key
                 log.warning("the OS keyring refused the key (%s); using secrets.json", type(error).__name__)
@@ -99,13 +102,14 @@ class SecretStore:
                 data.pop(provider, None)
             atomic_write_text(self.file, json.dumps(data, indent=2), mode=0o600)
 
-    def _set_keyring(self, provider: KeyedProvider, key: str | None) -> None:
+    @staticmethod
+    def _set_keyring(backend: KeyringBackend, provider: KeyedProvider, key: str | None) -> None:
         if key:
-            self._keyring.set_password(KEYRING_SERVICE, provider, key)
+            backend.set_password(KEYRING_SERVICE, provider, key)
             return
         # Deleting a key that is not there is fine (keyring backends raise different errors for it).
         with contextlib.suppress(Exception):
-            self._keyring.delete_password(KEYRING_SERVICE, provider)
+            backend.delete_password(KEYRING_SERVICE, provider)
 
     def _lookup(self, provider: KeyedProvider) -> tuple[str | None, Literal["env", "keyring", "file", "none"]]:
         env = os.environ.get(PROVIDERS[provider].env_key or "")

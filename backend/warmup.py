@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_CHUNKS = (
+_CHUNKS: tuple[dict[str, str], ...] = (
     {"role": "assistant", "content": "ready"},
     {},
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -75,7 +76,7 @@ def origin(url: str) -> str:
 
 
 def _lock(handle: IO[bytes]) -> None:
-    if os.name == "nt":
+    if sys.platform == "win32":  # os.name == "nt", in the form mypy narrows on
         import msvcrt
 
         handle.seek(0)

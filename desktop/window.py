@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from backend.config import APP_NAME, data_dir
 from backend.settings import SettingsFile
@@ -21,6 +21,10 @@ from backend.settings import SettingsFile
 from .dialogs import show_error
 from .instance import running_url
 from .launch import launch
+
+if TYPE_CHECKING:
+    from webview import Window
+    from webview.guilib import GUIType
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,8 @@ def _show(url: str, launched: float, settings: SettingsFile | None) -> int:
         text_select=True,
         background_color="#FFFFFF",
     )
+    # None only for a window made after `webview.start` whose creation a handler cancelled: not this one.
+    assert window is not None
     tracker = _GeometryTracker(geometry)
     window.events.resized += tracker.resized
     window.events.moved += tracker.moved
@@ -137,7 +143,7 @@ def _save_geometry(settings: SettingsFile, geometry: dict[str, int]) -> None:
         log.warning("could not remember the window's size and position: %s", error.strerror)
 
 
-def _close_on_signals(window: Any) -> None:
+def _close_on_signals(window: Window) -> None:
     """Ctrl-C in a terminal or a session logout (SIGTERM) closes the window the normal way."""
 
     def close(_signum: int, _frame: object) -> None:
@@ -153,7 +159,7 @@ def _prepare_qt() -> None:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 
-def _preferred_gui() -> str | None:
+def _preferred_gui() -> GUIType | None:
     """On Linux, Qt when its bindings are installed (pywebview would try GTK first and log a traceback)."""
     if os.environ.get("PYWEBVIEW_GUI") or not sys.platform.startswith("linux"):
         return None

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator
 
 from chatkit.store import NotFoundError
 from chatkit.types import (
@@ -30,13 +29,13 @@ from ..dependencies import LoaderDep, StoreDep
 from ..errors import error_response, malformed
 from ..security import require_token
 from ..store import (
-    NEWER_VERSION_REASON,
     JsonFileStore,
     ReadOnlyThreadError,
     StoreWriteError,
     UnsupportedError,
     check_id,
 )
+from ..threadfile import NEWER_VERSION_REASON
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
@@ -71,8 +70,9 @@ async def chatkit(request: Request, store: StoreDep, loader: LoaderDep) -> Respo
         return Response(content=await history.answer(store, parsed), media_type="application/json")
     server = await loader.chat_server()
     result = await server.process(body, {})
-    # Duck-typed: naming `chatkit.server.StreamingResult` here would import the Agents SDK at start.
-    if hasattr(result, "json_events"):
+    # A stream is told from a JSON answer by what it is (an async iterable, as `StreamingResult` is): naming
+    # `chatkit.server.StreamingResult` here would import the Agents SDK at start.
+    if isinstance(result, AsyncIterable):
         return StreamingResponse(_saving_errors_as_events(result), media_type="text/event-stream")
     return Response(content=result.json, media_type="application/json")
 
@@ -83,7 +83,7 @@ async def no_such_chatkit_route(rest: str) -> Response:
     return error_response(404, "There is no such ChatKit route.")
 
 
-async def _saving_errors_as_events(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _saving_errors_as_events(stream: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     """A failed save before the answer starts (the user's message) ends the stream with a sentence, not a cut."""
     try:
         async for chunk in stream:
@@ -93,7 +93,7 @@ async def _saving_errors_as_events(stream: AsyncIterator[bytes]) -> AsyncIterato
         yield b"data: " + json.dumps(event).encode() + b"\n\n"
 
 
-def _precheck(store: JsonFileStore, request: Any) -> None:
+def _precheck(store: JsonFileStore, request: ChatKitReq) -> None:
     """Turn unknown ids into 404s (and unsafe ones into 400s) before a stream starts, not inside it."""
     if not isinstance(request, _SUPPORTED):
         raise UnsupportedError(f"{request.type} is not supported by ChatKit Desktop yet")
@@ -107,9 +107,9 @@ def _precheck(store: JsonFileStore, request: Any) -> None:
         raise NotFoundError(f"thread {thread_id} not found")
     if isinstance(request, _WRITES) and store.is_read_only(thread_id):
         raise ReadOnlyThreadError(NEWER_VERSION_REASON)
-    item_ids = [params.item_id] if isinstance(request, ThreadsRetryAfterItemReq) else []
+    item_ids = [request.params.item_id] if isinstance(request, ThreadsRetryAfterItemReq) else []
     if isinstance(request, ItemsFeedbackReq):
-        item_ids = params.item_ids
+        item_ids = request.params.item_ids
     for item_id in item_ids:
         check_id(item_id, "item id")
     if not item_ids:
@@ -117,5 +117,5 @@ def _precheck(store: JsonFileStore, request: Any) -> None:
     types = store.item_types(thread_id, item_ids)
     if missing := [i for i in item_ids if i not in types]:
         raise NotFoundError(f"item {missing[0]} not found")
-    if isinstance(request, ThreadsRetryAfterItemReq) and types[params.item_id] != "user_message":
+    if isinstance(request, ThreadsRetryAfterItemReq) and types[request.params.item_id] != "user_message":
         raise UnsupportedError("only a user message can be retried")

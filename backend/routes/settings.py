@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -28,16 +28,24 @@ def _optional(field: FieldInfo) -> tuple[Any, FieldInfo]:
     # The same type and bounds as the setting itself, but absent unless sent.
     info = copy.copy(field)
     info.default = None
-    return field.annotation | None, info
+    annotation: Any = field.annotation  # never None on a model's own fields, which pydantic's type allows
+    return annotation | None, info
 
 
-SettingsUpdate = create_model(
-    "SettingsUpdate",
-    __config__=ConfigDict(extra="forbid"),
-    __doc__='`PUT /api/settings`: only the fields present change; a key of "" or null forgets that key.',
-    keys=(dict[KeyedProvider, str | None] | None, None),
-    **{name: _optional(field) for name, field in Settings.model_fields.items()},
-)
+if TYPE_CHECKING:
+    # mypy cannot see fields that create_model adds, nor take its result as a type: this is what
+    # `put_settings` reads of the model built below.
+    class SettingsUpdate(BaseModel):
+        keys: dict[KeyedProvider, str | None] | None = None
+
+else:
+    SettingsUpdate = create_model(
+        "SettingsUpdate",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__='`PUT /api/settings`: only the fields present change; a key of "" or null forgets that key.',
+        keys=(dict[KeyedProvider, str | None] | None, None),
+        **{name: _optional(field) for name, field in Settings.model_fields.items()},
+    )
 
 
 class KeyCheck(BaseModel):
@@ -56,7 +64,7 @@ async def get_settings(settings: SettingsDep, keys: KeysDep) -> dict[str, Any]:
 
 
 @router.put("/api/settings")
-async def put_settings(update: SettingsUpdate, settings: SettingsDep, keys: KeysDep) -> dict[str, Any]:  # type: ignore[valid-type]
+async def put_settings(update: SettingsUpdate, settings: SettingsDep, keys: KeysDep) -> dict[str, Any]:
     """Change the settings and keys sent; answer with the new view."""
     changes = update.model_dump(exclude_unset=True, exclude={"keys"})
     if changes:
