@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import httpx
 import pytest
@@ -125,3 +126,27 @@ def test_nothing_logged_names_a_key_a_message_or_a_provider_url(gemini_app: Runn
     assert GEMINI_KEY not in log
     assert "private message" not in log
     assert "/v1beta/models" not in log, "no request URLs (a provider URL can carry the key)"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "reason"),
+    [
+        ({"Origin": "https://evil.example"}, 403, "Requests from other web pages are not allowed"),
+        ({"Host": "evil.example"}, 403, "This server only answers requests addressed to 127.0.0.1"),
+        ({"Authorization": "Bearer a-guessed-token"}, 401, "missing or wrong token"),
+    ],
+)
+def test_each_refusal_is_one_log_line_without_the_token_or_the_body(
+    app: RunningApp, headers: dict[str, str], status: int, reason: str
+) -> None:
+    secret = "a private message in a refused request"
+    before = len(app.stderr_lines)
+    body = {"type": "threads.list", "params": {}, "x": secret}
+    response = raw(app, "POST", f"/chatkit?token={app.token}", headers, body)
+    assert response.status_code == status
+    deadline = time.monotonic() + 5
+    while len(app.stderr_lines) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    logged = app.stderr_lines[before:]
+    assert logged == [f"WARNING backend.security: refused POST /chatkit: {reason}\n"]
+    assert app.token not in "".join(logged) and secret not in "".join(logged)
