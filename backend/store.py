@@ -136,7 +136,8 @@ class JsonFileStore(Store[Any]):
         changed = changed or set(cached) != set(index)
         with self._index_lock:
             self._index = index
-            self._order = None
+            # Sorted now, at start, so that the first list the window asks for is as quick as the next.
+            self._sort()
             self._dirty = changed
         self.flush()
 
@@ -341,23 +342,25 @@ class JsonFileStore(Store[Any]):
         """One page of the thread list from the index, as JSON data: the threads, whether more follow, and the
         id to continue after. Ordered by creation time (`desc`: newest first)."""
         with self._index_lock:
-            if self._order is None:
-                self._order = sorted(
-                    self._index, key=lambda tid: (str(self._index[tid].thread.get("created_at", "")), tid)
-                )
-                self._position = {tid: position for position, tid in enumerate(self._order)}
-            count = len(self._order)
+            ordered = self._order if self._order is not None else self._sort()
+            count = len(ordered)
             start = 0
             if after:
                 found = self._position.get(after)
                 start = count if found is None else (found + 1 if order == "asc" else count - found)
             chosen = [
-                self._order[k] if order == "asc" else self._order[count - 1 - k]
+                ordered[k] if order == "asc" else ordered[count - 1 - k]
                 for k in range(start, min(start + limit, count))
             ]
             threads = [self._index[tid].thread for tid in chosen]
             has_more = start + limit < count
         return threads, has_more, chosen[-1] if chosen and has_more else None
+
+    def _sort(self) -> list[str]:
+        """Order the index by creation time (called with the index lock held)."""
+        ordered = sorted(self._index, key=lambda tid: (str(self._index[tid].thread.get("created_at", "")), tid))
+        self._order, self._position = ordered, {tid: position for position, tid in enumerate(ordered)}
+        return ordered
 
     def _items_page(self, thread_id: str, after: str | None, limit: int, order: str) -> Page[ThreadItem]:
         tf = self._load(thread_id)
