@@ -24,12 +24,20 @@ from .security import SecurityMiddleware
 from .settings import SettingsFile
 from .shutdown import EndStreamsOnShutdown
 from .store import JsonFileStore, StoreWriteError
+from .warmup import build_chatkit_schemas
 
 
 def _not_a_failed_save(record: logging.LogRecord) -> bool:
     # ChatKit logs a traceback for any error in a stream; a failed save is already logged in one line by the
     # store and told to the user as a sentence.
     return not (record.exc_info and isinstance(record.exc_info[1], StoreWriteError))
+
+
+def _open_history(store: JsonFileStore) -> None:
+    """What the conversations list needs, done before the server answers and before the loader competes for
+    the interpreter: ChatKit's protocol schemas built, the thread index read and sorted."""
+    build_chatkit_schemas()
+    store.open()
 
 
 def create_app(config: AppConfig) -> FastAPI:
@@ -42,8 +50,8 @@ def create_app(config: AppConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(_open_history, store)
         loader.start()
-        await asyncio.to_thread(store.open)
         yield
         store.flush()
 

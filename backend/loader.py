@@ -74,10 +74,6 @@ class BackgroundLoader:
 
     def _load_in_order(self) -> None:
         try:
-            from .warmup import build_chatkit_schemas
-
-            # First, so that the conversations list, asked for as the window opens, finds them built.
-            build_chatkit_schemas()
             from .chatkit_server import ChatServer
 
             self._server.set_result(ChatServer(self._store, self._settings, self._keys, self.model_layer))

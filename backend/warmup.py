@@ -1,6 +1,7 @@
-"""Pays, in the background loader, what the first answer after start would otherwise pay on the user's time.
+"""Pays, at start and in the background loader, what the first requests would otherwise pay on the user's time.
 
-The first streamed answer builds a lot lazily: the tokenizer, pydantic schemas of the OpenAI and LiteLLM
+ChatKit's protocol types build their schemas on first use (`build_chatkit_schemas`, run before the server
+answers). The first streamed answer builds a lot lazily: the tokenizer, pydantic schemas of the OpenAI and LiteLLM
 response types, HTTP connection machinery, the Agents SDK's run loop. Without this the first answer after
 start took 0.5–0.9 s to its first token against ~70 ms for the next. The warm-up runs one real answer through
 the same stack (Agents SDK → LiteLLM → OpenAI client → HTTP) against a tiny OpenAI-compatible responder on
