@@ -10,10 +10,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.harness import ROOT, RunningApp
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -41,7 +45,7 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def launch_chromium() -> Iterator[object]:
+def launch_chromium() -> Iterator[Browser]:
     """A headless Chromium for one test module."""
     require_chromium()
     from playwright.sync_api import sync_playwright
@@ -59,14 +63,14 @@ def page_url(app: RunningApp, token: str | None = None) -> str:
     return f"{app.base}/?token={token or app.token}"
 
 
-def block_chatkit(context_or_page: object) -> None:
+def block_chatkit(context_or_page: BrowserContext | Page) -> None:
     """Make chatkit.js fail at once (as it does offline), so the built-in face takes over without waiting."""
-    context_or_page.route(CHATKIT_JS, lambda route: route.abort())  # type: ignore[attr-defined]
+    context_or_page.route(CHATKIT_JS, lambda route: route.abort())
 
 
-def screenshot(page: object, name: str) -> Path:
+def screenshot(page: Page, name: str) -> Path:
     """Save a screenshot under test-output/screenshots/ and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))  # type: ignore[attr-defined]
+    page.screenshot(path=str(path))
     return path

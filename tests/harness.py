@@ -85,7 +85,11 @@ class RunningApp:
 
     def send(self, text: str, thread_id: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
         """Send a user message (a new thread when thread_id is None); returns the streamed events."""
-        message = {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
+        message: dict[str, Any] = {
+            "content": [{"type": "input_text", "text": text}],
+            "attachments": [],
+            "inference_options": {},
+        }
         if model:
             message["inference_options"] = {"model": model}
         if thread_id is None:
@@ -94,14 +98,16 @@ class RunningApp:
 
     def items(self, thread_id: str) -> list[dict[str, Any]]:
         """All items of a thread as the client sees them, oldest first."""
-        return self.call("items.list", thread_id=thread_id, limit=1000, order="asc")["data"]
+        items: list[dict[str, Any]] = self.call("items.list", thread_id=thread_id, limit=1000, order="asc")["data"]
+        return items
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         """PUT /api/settings and return the new view."""
         with self.client() as client:
             response = client.put("/api/settings", json=changes)
         assert response.status_code == 200, response.text
-        return response.json()
+        view: dict[str, Any] = response.json()
+        return view
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         """Signal the process and wait for it; returns its exit code."""
@@ -179,9 +185,11 @@ def answer_text(events: list[dict[str, Any]]) -> str:
 
 def thread_id_of(events: list[dict[str, Any]]) -> str:
     """The id of the thread a threads.create stream created."""
-    return events_of(events, "thread.created")[0]["thread"]["id"]
+    thread_id: str = events_of(events, "thread.created")[0]["thread"]["id"]
+    return thread_id
 
 
 def read_thread_file(data_dir: Path, thread_id: str) -> dict[str, Any]:
     """A thread's file on disk, parsed."""
-    return json.loads((data_dir / "threads" / f"{thread_id}.json").read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((data_dir / "threads" / f"{thread_id}.json").read_text(encoding="utf-8"))
+    return data

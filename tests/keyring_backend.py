@@ -16,7 +16,7 @@ from keyring.errors import PasswordDeleteError
 class FolderKeyring(KeyringBackend):
     """One file per (service, user) in the folder named by TEST_KEYRING_DIR."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def _path(self, service: str, username: str) -> Path:
         return Path(os.environ["TEST_KEYRING_DIR"]) / f"{service}--{username}"

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Response, ViewportSize, expect
 
 from tests.browser import (
     CHATKIT_JS,
@@ -29,7 +29,7 @@ from tests.browser import (
 from tests.fake_provider import BAD_KEY, FakeProvider
 from tests.harness import RunningApp, read_thread_file, start_app, thread_id_of
 
-WIDE = {"width": 1100, "height": 760}
+WIDE: ViewportSize = {"width": 1100, "height": 760}
 ANSWER_TIMEOUT = 30_000
 LOAD_TIMEOUT_S = 4.0  # web/face-chatkit.js LOAD_TIMEOUT_MS
 
@@ -37,7 +37,7 @@ LOAD_TIMEOUT_S = 4.0  # web/face-chatkit.js LOAD_TIMEOUT_MS
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with launch_chromium() as launched:
-        yield launched  # type: ignore[misc]
+        yield launched
 
 
 @pytest.fixture
@@ -53,6 +53,7 @@ class Watch:
     """What a page did that a user would never want: JS dialogs, uncaught errors."""
 
     def __init__(self, page: Page) -> None:
+        self.page = page
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         page.on("dialog", self._dialog)
@@ -69,12 +70,17 @@ class Watch:
 
 
 @pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    new_page = context.new_page()
-    new_page.watch = Watch(new_page)  # type: ignore[attr-defined]
-    yield new_page
-    assert new_page.watch.errors == [], new_page.watch.errors  # type: ignore[attr-defined]
-    assert new_page.watch.dialogs == [], new_page.watch.dialogs  # type: ignore[attr-defined]
+def watch(context: BrowserContext) -> Iterator[Watch]:
+    """A fresh page, watched from its start; the test fails if it showed a dialog or an error."""
+    watched = Watch(context.new_page())
+    yield watched
+    assert watched.errors == [], watched.errors
+    assert watched.dialogs == [], watched.dialogs
+
+
+@pytest.fixture
+def page(watch: Watch) -> Page:
+    return watch.page
 
 
 @pytest.fixture(scope="module")
@@ -440,7 +446,7 @@ def test_model_picker_and_keyboard(page: Page, app: RunningApp, fake: FakeProvid
 # ---- safety and Markdown ----
 
 
-def test_html_and_javascript_links_render_inert(page: Page, app: RunningApp) -> None:
+def test_html_and_javascript_links_render_inert(page: Page, watch: Watch, app: RunningApp) -> None:
     open_builtin(page, app)
     send(page, "<img src=x onerror=alert(1)>")
     expect(last_answer(page)).to_contain_text("You said: <img src=x onerror=alert(1)>", timeout=ANSWER_TIMEOUT)
@@ -468,7 +474,7 @@ def test_html_and_javascript_links_render_inert(page: Page, app: RunningApp) -> 
     )
     page.locator(".msg-assistant .md").last.click()
     page.wait_for_timeout(300)
-    assert page.watch.dialogs == []  # type: ignore[attr-defined]
+    assert watch.dialogs == []
 
 
 def test_markdown_renders_as_elements(page: Page, app: RunningApp) -> None:

@@ -139,7 +139,7 @@ def test_self_test_failure_is_one_line(bundle: Bundle, tmp_path: Path) -> None:
 
 def test_serve_prints_its_ready_line_and_chats(bundle: Bundle, fake: FakeProvider, tmp_path: Path) -> None:
     started = time.perf_counter()
-    app = start_serve(bundle.exe, tmp_path, **model_env(fake))
+    app = start_serve(bundle.exe, tmp_path, model_env(fake))
     ready = time.perf_counter() - started
     try:
         assert httpx.get(f"{app.base}/health").json()["status"] == "ok"
@@ -219,10 +219,11 @@ def unused_port() -> int:
     """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def start_serve(exe: Path, data_dir: Path, timeout: float = 120, **env: str) -> RunningApp:
+def start_serve(exe: Path, data_dir: Path, env: dict[str, str], timeout: float = 120) -> RunningApp:
     """`<bundle> serve`, waited for until its ready line, as tests.harness.start_app does for the CLI."""
     proc = subprocess.Popen(
         [str(exe), "serve"],

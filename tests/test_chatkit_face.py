@@ -44,20 +44,25 @@ STAND_IN = """
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with launch_chromium() as launched:
-        yield launched  # type: ignore[misc]
+        yield launched
 
 
 @pytest.fixture
-def chatkit_page(browser: Browser, app: RunningApp) -> Iterator[Page]:
-    """The page with the stand-in served at chatkit.js's real address, and the requests it made."""
+def page_requests() -> list[Request]:
+    """The requests `chatkit_page` made, in order, from its first."""
+    return []
+
+
+@pytest.fixture
+def chatkit_page(browser: Browser, app: RunningApp, page_requests: list[Request]) -> Iterator[Page]:
+    """The page with the stand-in served at chatkit.js's real address, its requests kept in `page_requests`."""
     ctx = browser.new_context(viewport={"width": 1000, "height": 720}, color_scheme="light")
     ctx.route(
         CHATKIT_JS,
         lambda route: route.fulfill(status=200, content_type="text/javascript", body=STAND_IN),
     )
     page = ctx.new_page()
-    page.requests = []  # type: ignore[attr-defined]
-    page.on("request", lambda request: page.requests.append(request))  # type: ignore[attr-defined]
+    page.on("request", page_requests.append)
     page.goto(page_url(app))
     page.wait_for_function("() => window.__chatkit && window.__chatkit.fetch")
     yield page
@@ -66,10 +71,11 @@ def chatkit_page(browser: Browser, app: RunningApp) -> Iterator[Page]:
 
 def options(page: Page) -> dict[str, Any]:
     """The last options passed to setOptions, as JSON (functions are reported by their type)."""
-    return page.evaluate(
+    opts: dict[str, Any] = page.evaluate(
         """() => JSON.parse(JSON.stringify(window.__chatkit.options,
             (key, value) => typeof value === 'function' ? '<function>' : value))"""
     )
+    return opts
 
 
 def test_chatkit_face_is_shown_with_our_endpoint(chatkit_page: Page, app: RunningApp) -> None:
@@ -84,12 +90,14 @@ def test_chatkit_face_is_shown_with_our_endpoint(chatkit_page: Page, app: Runnin
     assert "token" not in page.url
 
 
-def test_fetch_override_adds_the_bearer_token(chatkit_page: Page, app: RunningApp) -> None:
+def test_fetch_override_adds_the_bearer_token(
+    chatkit_page: Page, page_requests: list[Request], app: RunningApp
+) -> None:
     page = chatkit_page
     result = page.evaluate("window.__chatkit.fetch")
     assert result["status"] == 200, result
     assert "data" in result["body"]
-    sent: list[Request] = [r for r in page.requests if r.url == f"{app.base}/chatkit"]  # type: ignore[attr-defined]
+    sent = [r for r in page_requests if r.url == f"{app.base}/chatkit"]
     assert sent, "the stand-in's request never left the page"
     assert sent[0].headers.get("authorization") == f"Bearer {app.token}"
     assert sent[0].headers.get("content-type") == "application/json"

@@ -10,6 +10,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,7 +36,7 @@ def start(data_dir: Path, fake: FakeProvider) -> RunningApp:
     )
 
 
-def all_files_parse(data_dir: Path) -> list[dict]:
+def all_files_parse(data_dir: Path) -> list[dict[str, Any]]:
     """Every thread file, parsed; fails the test if any one does not parse."""
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((data_dir / "threads").glob("thr_*.json"))]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,11 +15,12 @@ from tests.harness import RunningApp, answer_text, events_of, start_app, thread_
 MESSAGE = {"content": [{"type": "input_text", "text": "hi"}], "attachments": [], "inference_options": {}}
 
 
-def error_sentence(events: list[dict]) -> str:
+def error_sentence(events: list[dict[str, Any]]) -> str:
     errors = events_of(events, "error")
     assert len(errors) == 1, [e["type"] for e in events]
     assert errors[0]["allow_retry"] is True
-    return errors[0]["message"]
+    sentence: str = errors[0]["message"]
+    return sentence
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import httpx  # noqa: E402
 import litellm  # noqa: E402
 import pytest  # noqa: E402
 from litellm.exceptions import MidStreamFallbackError  # noqa: E402
+from openai import APIStatusError  # noqa: E402
 
 from tests.fake_provider import FakeProvider, stream_reply  # noqa: E402
 
@@ -139,13 +140,13 @@ def test_reply_counts_only_the_messages_sent(p: FakeProvider, model: str) -> Non
     ],
 )
 def test_errors_map_to_litellm_exception_classes(
-    p: FakeProvider, model: str, text: str, key: str, expected: type[Exception], status: int
+    p: FakeProvider, model: str, text: str, key: str, expected: type[APIStatusError], status: int
 ) -> None:
     with pytest.raises(expected) as raised:
         asyncio.run(
             litellm.acompletion(model=model, api_base=base_of(p, model), api_key=key, messages=user(text), **NO_RETRIES)
         )
-    assert raised.value.status_code == status  # type: ignore[attr-defined]
+    assert raised.value.status_code == status
     assert len(p.requests) == 1, "no retries"
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chatkit.server import NonStreamingResult
 from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageItem,
@@ -107,7 +108,8 @@ def test_history_answers_are_chatkits_answers_byte_for_byte(tmp_path: Path, requ
     ours = asyncio.run(history.answer(store, parsed))
     theirs = asyncio.run(server.process(raw, {}))
 
-    assert ours == theirs.json  # type: ignore[union-attr]
+    assert isinstance(theirs, NonStreamingResult), "a read is answered with JSON, not a stream"
+    assert ours == theirs.json
     shown = json.loads(ours)
     assert "hidden" not in ours.decode() and "secret" not in ours.decode()
     assert shown  # an answer the page can use, not an empty body

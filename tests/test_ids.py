@@ -9,6 +9,7 @@ check, and do not collide.
 from __future__ import annotations
 
 import pytest
+from chatkit.store import StoreItemType
 
 from backend.store import InvalidIdError, check_id, new_id
 
@@ -86,7 +87,7 @@ def test_chatkit_style_ids_are_accepted_unchanged(value: str) -> None:
         ("sdk_hidden_context", "shcx_"),
     ],
 )
-def test_a_fresh_id_has_chatkits_prefix_and_passes_the_check(kind: str, prefix: str) -> None:
+def test_a_fresh_id_has_chatkits_prefix_and_passes_the_check(kind: StoreItemType, prefix: str) -> None:
     fresh = new_id(kind)
     assert fresh.startswith(prefix)
     assert len(fresh) > len(prefix) + 8, "enough random characters after the prefix"

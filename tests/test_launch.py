@@ -28,7 +28,8 @@ def health(url: str) -> int:
 
 
 def published(folder: Path) -> dict[str, object]:
-    return json.loads((folder / "instance.json").read_text("utf-8"))
+    data: dict[str, object] = json.loads((folder / "instance.json").read_text("utf-8"))
+    return data
 
 
 def test_a_second_launch_on_a_held_folder_gets_none_and_finds_the_first_ones_address(tmp_path: Path) -> None:

@@ -104,9 +104,9 @@ def test_page_has_a_content_security_policy(app: RunningApp) -> None:
 
 
 def test_listens_on_loopback_only(app: RunningApp) -> None:
-    addresses = set()
+    addresses: set[str] = set()
     for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-        addresses.add(info[4][0])
+        addresses.add(str(info[4][0]))  # a dotted IPv4 string already (AF_INET); the type allows other families
     outside = [a for a in addresses if not a.startswith("127.")]
     if not outside:
         pytest.skip("this machine has no non-loopback IPv4 address to try")

@@ -18,7 +18,8 @@ from tests.harness import ROOT, TOKEN, app_env, start_app
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import OPENAI_KEY
 from tests.fake_provider import FakeProvider
 from tests.harness import RunningApp, answer_text, start_app
 
 
-def key_info(view: dict, provider: str) -> dict:
-    return next(k for k in view["keys"] if k["provider"] == provider)
+def key_info(view: dict[str, Any], provider: str) -> dict[str, Any]:
+    info: dict[str, Any] = next(k for k in view["keys"] if k["provider"] == provider)
+    return info
 
 
 def test_settings_are_read_and_changed(app: RunningApp) -> None:

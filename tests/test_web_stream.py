@@ -57,7 +57,7 @@ THREAD = {"id": "thr_1", "title": None, "created_at": "2025-01-01T10:00:00", "st
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with launch_chromium() as launched:
-        yield launched  # type: ignore[misc]
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,8 @@ def part_done(text: str) -> dict[str, Any]:
 
 
 def answer_of(step: dict[str, Any]) -> dict[str, Any]:
-    return step["entries"][step["answer"]]
+    answer: dict[str, Any] = step["entries"][step["answer"]]
+    return answer
 
 
 def streamed(*deltas: str) -> list[dict[str, Any]]:
@@ -242,7 +243,7 @@ def test_a_renamed_thread_is_passed_on_without_moving_it_up(page: Page) -> None:
 
 
 def test_unknown_events_change_nothing(page: Page) -> None:
-    ignored = [
+    ignored: list[dict[str, Any]] = [
         {"type": "stream_options", "stream_options": {"allow_cancel": True}},
         {"type": "progress_update", "text": "Thinking…"},
         {"type": "client_effect", "name": "confetti"},

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -62,11 +63,11 @@ class Launch:
 
     def base(self) -> str:
         """The running server's origin, from the address it publishes for later launches."""
-        url = json.loads((self.data_dir / "instance.json").read_text("utf-8"))["url"]
+        url: str = json.loads((self.data_dir / "instance.json").read_text("utf-8"))["url"]
         return url.split("/?", 1)[0]
 
 
-def chat(base: str, text: str) -> list[dict]:
+def chat(base: str, text: str) -> list[dict[str, Any]]:
     """Start a thread through the window's own server."""
     message = {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
     body = {"type": "threads.create", "params": {"input": message}}

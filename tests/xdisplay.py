@@ -9,10 +9,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.harness import ROOT
+
+if TYPE_CHECKING:
+    from Xlib.xobject.drawable import Window as XWindow
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 
@@ -131,8 +135,9 @@ class XDisplay:
         return path
 
 
-def _walk(window: object) -> Iterator[object]:
-    for child in window.query_tree().children:  # type: ignore[attr-defined]
+def _walk(window: XWindow) -> Iterator[XWindow]:
+    children: list[XWindow] = window.query_tree().children  # the stubs type a reply's fields as Any
+    for child in children:
         yield child
         yield from _walk(child)
 

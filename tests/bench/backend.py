@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,11 @@ def chatkit(client: httpx.Client, type_: str, **params: Any) -> Any:
     response = client.post("/chatkit", json={"type": type_, "params": params})
     response.raise_for_status()
     return response.json()
+
+
+def get_settings(client: httpx.Client) -> None:
+    """What the Settings dialog asks first."""
+    client.get("/api/settings").raise_for_status()
 
 
 def list_threads(client: httpx.Client) -> Any:
@@ -357,7 +363,7 @@ def kept_alive_figures(app: RunningApp, count: int, runs: int) -> list[Row]:
     note("kept-alive latencies")
     with app.client() as client:
         wait_chat_ready(client)  # measured without the import competing for the CPU
-        settings = kept_alive(lambda: client.get("/api/settings").raise_for_status(), runs)
+        settings = kept_alive(lambda: get_settings(client), runs)
         listing = kept_alive(lambda: list_threads(client), runs)
         opening = kept_alive(lambda: open_thread(client, OPEN_ID), runs)
         walks = kept_alive(lambda: walk_threads(client), max(3, runs // 4))
@@ -365,7 +371,7 @@ def kept_alive_figures(app: RunningApp, count: int, runs: int) -> list[Row]:
     fresh = []
     for _ in range(runs):
         with app.client() as client:
-            fresh.append(timed(lambda c=client: c.get("/api/settings").raise_for_status()))
+            fresh.append(timed(partial(get_settings, client)))
     return [
         Row("GET /api/settings on a kept-alive connection", median_ms(settings), "≤ 2 ms"),
         Row("GET /api/settings, first request on a fresh connection", median_ms(fresh)),
@@ -409,7 +415,7 @@ def conversation(fake: FakeProvider, tmp: Path, runs: int, direct: DirectLiteLLM
         app.settings(context_window=8192)  # a local model whose window holds only the newest turns
         for size, ids in long_ids.items():
             note(f"long thread of {size:,} items")
-            opening = kept_alive(lambda tid=ids[0]: open_thread(client, tid), runs)
+            opening = kept_alive(partial(open_thread, client, ids[0]), runs)
             tokens = [first_token(client, add_message(thread_id)) for thread_id in ids]
             token_target, open_target = ("≤ 150 ms", "≤ 20 ms") if size == LONG_SIZES[-1] else ("—", "—")
             what = f"long thread of {size:,} items ({sizes_mb[size]:.1f} MB)"
