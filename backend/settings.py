@@ -70,7 +70,7 @@ class SettingsFile:
         atomic_write_text(self.path, settings.model_dump_json(indent=2))
 
     def effective(self) -> Settings:
-        """The stored settings with the environment variables from DESIGN.md applied over them."""
+        """The stored settings with the environment variables of `ENV_OVERRIDES` applied over them."""
         settings = self.load()
         updates = {field: os.environ[env] for field, env in ENV_OVERRIDES.items() if os.environ.get(env)}
         return Settings.model_validate(settings.model_dump() | updates) if updates else settings

@@ -1,4 +1,4 @@
-"""Settings and keys: saved where DESIGN.md says, masked on the way out, overridden by the environment."""
+"""Settings and keys: saved where the README says, masked on the way out, overridden by the environment."""
 
 from __future__ import annotations
 
