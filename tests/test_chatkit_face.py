@@ -62,7 +62,8 @@ def chatkit_page(browser: Browser, app: RunningApp, page_requests: list[Request]
         lambda route: route.fulfill(status=200, content_type="text/javascript", body=STAND_IN),
     )
     page = ctx.new_page()
-    page.on("request", page_requests.append)
+    # A lambda, not the bound `append`: Playwright marks each handler with an attribute, which a builtin cannot take.
+    page.on("request", lambda request: page_requests.append(request))
     page.goto(page_url(app))
     page.wait_for_function("() => window.__chatkit && window.__chatkit.fetch")
     yield page
