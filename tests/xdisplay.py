@@ -53,16 +53,20 @@ class XDisplay:
 
     def windows(self, title: str) -> list[Window]:
         """The mapped windows with this exact title."""
-        from Xlib import X, display
+        from Xlib import X, display, error
 
         d = display.Display(self.name)
         try:
             found = []
             for child in _walk(d.screen().root):
-                if child.get_wm_name() != title or child.get_attributes().map_state != X.IsViewable:
+                # A web engine makes and drops short-lived windows: one may be gone by the time it is asked.
+                try:
+                    if child.get_wm_name() != title or child.get_attributes().map_state != X.IsViewable:
+                        continue
+                    geometry = child.get_geometry()
+                    origin = child.translate_coords(d.screen().root, 0, 0)
+                except (error.BadWindow, error.BadDrawable):
                     continue
-                geometry = child.get_geometry()
-                origin = child.translate_coords(d.screen().root, 0, 0)
                 found.append(Window(child.id, title, -origin.x, -origin.y, geometry.width, geometry.height))
             return found
         finally:
@@ -136,7 +140,12 @@ class XDisplay:
 
 
 def _walk(window: XWindow) -> Iterator[XWindow]:
-    children: list[XWindow] = window.query_tree().children  # the stubs type a reply's fields as Any
+    from Xlib import error
+
+    try:
+        children: list[XWindow] = window.query_tree().children  # the stubs type a reply's fields as Any
+    except error.BadWindow:  # gone since its parent was listed
+        return
     for child in children:
         yield child
         yield from _walk(child)
