@@ -1,13 +1,18 @@
-"""Shared fixtures: the fake LLM provider and a running app wired to it."""
+"""Shared fixtures: the fake LLM provider, a running app wired to it, and the browser tests' Chromium and page."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.browser import WIDE, Watch, block_chatkit, launch_chromium
 from tests.fake_provider import FakeProvider
 from tests.harness import RunningApp, start_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 OPENAI_KEY = "sk-test-openai-0123456789-SECRET"
 GEMINI_KEY = "AIza-test-gemini-0123456789-SECRET"
@@ -45,3 +50,34 @@ def gemini_app(tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider) -> 
     )
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per test module, not per run: while Playwright's sync API is open, its event loop
+    counts as running in this thread, so a later module's `asyncio.run()` would fail."""
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile (light, wide) in which chatkit.js fails at once, as it does offline."""
+    ctx = browser.new_context(viewport=WIDE, color_scheme="light")
+    block_chatkit(ctx)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def watch(context: BrowserContext) -> Iterator[Watch]:
+    """A fresh page, watched from its start; the test fails if it showed a dialog or an error."""
+    watched = Watch(context.new_page())
+    yield watched
+    assert watched.errors == [], watched.errors
+    assert watched.dialogs == [], watched.dialogs
+
+
+@pytest.fixture
+def page(watch: Watch) -> Page:
+    return watch.page

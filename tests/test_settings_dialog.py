@@ -1,0 +1,157 @@
+"""The Settings dialog, in a real browser (Debian's Chromium, Playwright) against the real app and the fake
+LLM: a typed key is saved and never comes back whole, keys from the environment are shown fixed, a key can be
+checked, the first run opens Settings, and the dialog fits a 400 px window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, Response, expect
+
+from tests.browser import (
+    ANSWER_TIMEOUT,
+    WIDE,
+    block_chatkit,
+    open_builtin,
+    open_settings,
+    page_url,
+    screenshot,
+    send,
+)
+from tests.fake_provider import BAD_KEY, FakeProvider
+from tests.harness import RunningApp, start_app
+
+
+@pytest.fixture(scope="module")
+def keyless_app(tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider) -> Iterator[RunningApp]:
+    """An app on a local OpenAI-compatible model (the fake) with no key from the environment: keys are
+    typed in Settings, and a typed key is checked against the fake."""
+    running = start_app(
+        tmp_path_factory.mktemp("keyless"),
+        CHATKIT_DESKTOP_MODEL="openai/fake-local-1",
+        CHATKIT_DESKTOP_API_BASE=fake.openai_base,
+    )
+    yield running
+    running.stop()
+
+
+def test_settings_save_a_key_that_never_comes_back_whole(page: Page, keyless_app: RunningApp) -> None:
+    secret = "sk-browser-test-0123456789-TOPSECRET-wxyz"
+    bodies: list[str] = []
+
+    def keep(response: Response) -> None:
+        if response.url.startswith(keyless_app.base):
+            with contextlib.suppress(Exception):  # a streamed or aborted body has none to give
+                bodies.append(response.text())
+
+    page.on("response", keep)
+    open_builtin(page, keyless_app)
+    dialog = open_settings(page)
+    expect(dialog).to_contain_text("Keys you enter are kept in secrets.json")
+    row = dialog.locator('.key-row[data-provider="openai"]')
+    expect(row.locator(".key-status")).to_contain_text("Not set")
+    row.get_by_label("OpenAI API key").fill(secret)
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator(".saved-note")).to_have_text("Saved.")
+    expect(row.locator(".key-status")).to_contain_text("••••wxyz")
+    expect(row.get_by_label("OpenAI API key")).to_have_value("")
+    screenshot(page, "settings")
+
+    # The key went in once and never came back whole: not in any response, not in the page.
+    page.reload()
+    expect(page.locator(".builtin")).to_be_visible(timeout=10_000)
+    dialog = open_settings(page)
+    expect(dialog.locator('.key-row[data-provider="openai"] .key-status')).to_contain_text("••••wxyz")
+    assert bodies, "no responses were captured"
+    assert not [body for body in bodies if secret in body]
+    assert secret not in page.content()
+    assert secret not in page.evaluate("[...document.querySelectorAll('input, textarea')].map(e => e.value).join(' ')")
+    assert "TOPSECRET" not in page.evaluate("document.body.innerText")
+    secrets_file = keyless_app.data_dir / "secrets.json"
+    assert secret in secrets_file.read_text()  # it is stored (no keyring on the test machine)
+
+    # Forget it again.
+    dialog.locator('.key-row[data-provider="openai"]').get_by_role("button", name="Forget key").click()
+    expect(dialog.locator('.key-row[data-provider="openai"] .key-status')).to_contain_text("Not set")
+    assert secret not in secrets_file.read_text()
+
+
+def test_settings_show_env_keys_fixed_and_400_sentences(page: Page, app: RunningApp) -> None:
+    open_builtin(page, app)
+    dialog = open_settings(page)
+    openai = dialog.locator('.key-row[data-provider="openai"]')
+    expect(openai.locator(".key-status")).to_contain_text("Set by the environment (OPENAI_API_KEY)")
+    expect(openai.locator("input")).to_be_disabled()
+    expect(openai.get_by_role("button", name="Forget key")).to_be_hidden()
+    expect(dialog.get_by_label("Default model")).to_be_disabled()  # fixed by CHATKIT_DESKTOP_MODEL
+    expect(dialog.get_by_label("Default model")).to_have_value("openai/fake-local-1")
+    expect(dialog).to_contain_text("CHATKIT_DESKTOP_MODEL")
+    expect(dialog).to_contain_text("http://localhost:11434/v1")
+    expect(dialog).to_contain_text("http://localhost:1234/v1")
+    dialog.locator("summary", has_text="Advanced").click()
+    dialog.get_by_label("Context window (tokens)").fill("12")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator(".form-error")).to_contain_text("context_window")
+    expect(dialog.locator(".form-error")).to_contain_text("256")
+    dialog.get_by_label("Context window (tokens)").fill("")
+    dialog.get_by_role("button", name="Close", exact=True).click()
+    expect(dialog).to_be_hidden()
+
+
+def test_check_key_good_and_rejected(page: Page, keyless_app: RunningApp) -> None:
+    open_builtin(page, keyless_app)
+    dialog = open_settings(page)
+    row = dialog.locator('.key-row[data-provider="openai"]')
+    row.get_by_label("OpenAI API key").fill("sk-a-good-key-0123456789")
+    row.get_by_role("button", name="Check key").click()
+    expect(row.locator(".key-result")).to_have_text("OpenAI accepted the key.", timeout=ANSWER_TIMEOUT)
+    row.get_by_label("OpenAI API key").fill(BAD_KEY)
+    row.get_by_role("button", name="Check key").click()
+    expect(row.locator(".key-result")).to_have_text(
+        "OpenAI rejected the API key — open Settings and check it.", timeout=ANSWER_TIMEOUT
+    )
+    expect(row.locator(".key-result")).to_have_class(re.compile(r"\bbad\b"))
+
+
+def test_first_run_opens_settings_with_the_gemini_sentence(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    first = start_app(tmp_path_factory.mktemp("first-run"))  # Gemini by default, no key anywhere
+    ctx = browser.new_context(viewport=WIDE)
+    block_chatkit(ctx)
+    try:
+        page = ctx.new_page()
+        page.goto(page_url(first))
+        dialog = page.locator("dialog.settings")
+        expect(dialog).to_be_visible(timeout=10_000)
+        note = dialog.locator(".setup-note")
+        expect(note).to_contain_text("Gemini API key")
+        expect(note).to_contain_text("stays on this computer")
+        expect(note.get_by_role("link")).to_have_attribute("href", "https://aistudio.google.com/apikey")
+        expect(dialog.get_by_label("Gemini API key")).to_be_focused()
+        expect(page.locator(".builtin")).to_be_attached(timeout=10_000)
+        screenshot(page, "first-run-settings")
+        # Once closed, sending a message says plainly what is missing.
+        dialog.get_by_role("button", name="Close", exact=True).click()
+        send(page, "hello?")
+        expect(page.locator(".msg-error")).to_contain_text("No API key for Gemini yet", timeout=ANSWER_TIMEOUT)
+    finally:
+        ctx.close()
+        first.stop()
+
+
+def test_settings_usable_at_400_px(browser: Browser, app: RunningApp) -> None:
+    ctx = browser.new_context(viewport={"width": 400, "height": 760})
+    block_chatkit(ctx)
+    try:
+        page = open_builtin(ctx.new_page(), app)
+        dialog = open_settings(page)
+        box = dialog.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 400
+        screenshot(page, "settings-400")
+    finally:
+        ctx.close()
