@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
-from tests.browser import CHATKIT_JS, launch_chromium, page_url, screenshot
+from tests.browser import CHATKIT_JS, page_url, screenshot
 from tests.harness import RunningApp
 
 STAND_IN = """
@@ -39,12 +39,6 @@ STAND_IN = """
   customElements.define('openai-chatkit', StandInChatKit);
 })();
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import block_chatkit, launch_chromium, page_url
+from tests.browser import block_chatkit, page_url
 from tests.harness import RunningApp
 
 PLAY = """async ({ events, outcome, retry }) => {
@@ -52,12 +52,6 @@ PLAY = """async ({ events, outcome, retry }) => {
 }"""
 
 THREAD = {"id": "thr_1", "title": None, "created_at": "2025-01-01T10:00:00", "status": {"type": "active"}}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")
