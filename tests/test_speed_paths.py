@@ -122,7 +122,7 @@ def test_a_long_thread_sends_only_its_newest_turns_that_fit(tmp_path: Path, fake
         app.settings(context_window=4096)
         events = app.send("and now?", thread_id="thr_long0000001")
         assert answer_text(events).startswith("You said: and now?")
-        sent = [r for r in fake.requests if r.stream][-1].messages
+        sent = fake.last_stream().messages
         assert sent[0]["role"] == "system"
         assert sent[-1] == {"role": "user", "content": "and now?"}
         texts = [m["content"] for m in sent[1:-1]]
@@ -152,7 +152,7 @@ def test_a_thread_file_changed_on_disk_is_what_the_app_shows_and_sends_next(tmp_
             shown = app.items(thread_id)[0]["content"][0]["text"]
             assert shown == f"the colour is {new}"
         answer_text(app.send("what colour?", thread_id=thread_id))
-        sent = [r for r in fake.requests if r.stream][-1].messages
+        sent = fake.last_stream().messages
         assert sent[1] == {"role": "user", "content": "the colour is pink"}
     finally:
         app.stop()
