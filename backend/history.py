@@ -7,7 +7,6 @@ compares them): the same page sizes, the same hidden items left out, the same JS
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from chatkit.types import (
@@ -44,10 +43,9 @@ async def answer(store: JsonFileStore, request: HistoryRequest) -> bytes:
             listed: Page[Thread] = Page(has_more=has_more, after=after, data=[_listed(t) for t in threads])
             return _serialize(listed)
         case ThreadsGetByIdReq(params=params):
-            thread, items = await asyncio.gather(
-                store.load_thread(params.thread_id, None),
-                store.load_thread_items(params.thread_id, None, DEFAULT_PAGE_SIZE, "asc", None),
-            )
+            # One after the other: the first reads the file into the cache, the second finds it there.
+            thread = await store.load_thread(params.thread_id, None)
+            items = await store.load_thread_items(params.thread_id, None, DEFAULT_PAGE_SIZE, "asc", None)
             return _serialize(_public(thread, items))
         case ItemsListReq(params=params):
             items = await store.load_thread_items(
