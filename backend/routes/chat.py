@@ -69,7 +69,7 @@ async def chatkit(request: Request, store: StoreDep, loader: LoaderDep) -> Respo
         # Conversations show at once, while the model layer may still be loading.
         return Response(content=await history.answer(store, parsed), media_type="application/json")
     server = await loader.chat_server()
-    result = await server.process(body, {})
+    result = await server.process_parsed(parsed, {})
     # A stream is told from a JSON answer by what it is (an async iterable, as `StreamingResult` is): naming
     # `chatkit.server.StreamingResult` here would import the Agents SDK at start.
     if isinstance(result, AsyncIterable):
