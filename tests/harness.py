@@ -85,13 +85,7 @@ class RunningApp:
 
     def send(self, text: str, thread_id: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
         """Send a user message (a new thread when thread_id is None); returns the streamed events."""
-        message: dict[str, Any] = {
-            "content": [{"type": "input_text", "text": text}],
-            "attachments": [],
-            "inference_options": {},
-        }
-        if model:
-            message["inference_options"] = {"model": model}
+        message = user_input(text, model)
         if thread_id is None:
             return self.stream("threads.create", input=message)
         return self.stream("threads.add_user_message", thread_id=thread_id, input=message)
@@ -169,6 +163,15 @@ def start_app(
             return RunningApp(proc, int(match.group(1)), match.group(2), data_dir, stderr_lines)
     proc.kill()
     raise AssertionError(f"no ready line; stderr:\n{''.join(stderr_lines)}")
+
+
+def user_input(text: str, model: str | None = None) -> dict[str, Any]:
+    """The `input` of a ChatKit request that sends `text` as the user's message (to `model`, if given)."""
+    return {
+        "content": [{"type": "input_text", "text": text}],
+        "attachments": [],
+        "inference_options": {"model": model} if model else {},
+    }
 
 
 def events_of(events: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:

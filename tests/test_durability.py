@@ -23,6 +23,7 @@ from tests.harness import (
     read_thread_file,
     start_app,
     thread_id_of,
+    user_input,
 )
 
 
@@ -72,11 +73,7 @@ def test_kill_9_during_a_streamed_answer_loses_no_earlier_turn(tmp_path: Path, f
             "type": "threads.add_user_message",
             "params": {
                 "thread_id": thread_id,
-                "input": {
-                    "content": [{"type": "input_text", "text": "[[slow]] turn three"}],
-                    "attachments": [],
-                    "inference_options": {},
-                },
+                "input": user_input("[[slow]] turn three"),
             },
         }
         try:
@@ -117,11 +114,7 @@ def test_ctrl_c_pressed_again_and_again_mid_answer_still_saves_it(tmp_path: Path
             "type": "threads.add_user_message",
             "params": {
                 "thread_id": thread_id,
-                "input": {
-                    "content": [{"type": "input_text", "text": "[[slow]] turn two"}],
-                    "attachments": [],
-                    "inference_options": {},
-                },
+                "input": user_input("[[slow]] turn two"),
             },
         }
         try:
@@ -155,11 +148,7 @@ def test_stop_pressed_mid_answer_leaves_a_consistent_thread(app: RunningApp, fak
         "type": "threads.add_user_message",
         "params": {
             "thread_id": thread_id,
-            "input": {
-                "content": [{"type": "input_text", "text": "[[slow]] please ramble"}],
-                "attachments": [],
-                "inference_options": {},
-            },
+            "input": user_input("[[slow]] please ramble"),
         },
     }
     deltas = 0
@@ -256,7 +245,7 @@ def test_file_from_a_newer_version_is_read_only_and_never_overwritten(tmp_path: 
         thread = app.call("threads.get_by_id", thread_id=thread_id)
         assert thread["status"]["type"] == "locked"
         assert "newer version" in thread["status"]["reason"]
-        message = {"content": [{"type": "input_text", "text": "hi"}], "attachments": [], "inference_options": {}}
+        message = user_input("hi")
         refused = app.post({"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": message}})
         assert refused.status_code == 409
         assert "newer version" in refused.json()["error"]
@@ -341,7 +330,6 @@ def test_thread_files_are_plain_json_users_can_read(app: RunningApp) -> None:
 
 
 def test_token_header_is_required_for_the_stream_too(app: RunningApp) -> None:
-    message = {"content": [{"type": "input_text", "text": "x"}], "attachments": [], "inference_options": {}}
-    response = httpx.post(f"{app.base}/chatkit", json={"type": "threads.create", "params": {"input": message}})
+    response = httpx.post(f"{app.base}/chatkit", json={"type": "threads.create", "params": {"input": user_input("x")}})
     assert response.status_code == 401
     assert TOKEN not in response.text

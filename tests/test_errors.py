@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from tests.fake_provider import FakeProvider
-from tests.harness import RunningApp, answer_text, events_of, start_app, thread_id_of
+from tests.harness import RunningApp, answer_text, events_of, start_app, thread_id_of, user_input
 
-MESSAGE = {"content": [{"type": "input_text", "text": "hi"}], "attachments": [], "inference_options": {}}
+MESSAGE = user_input("hi")
 
 
 def error_sentence(events: list[dict[str, Any]]) -> str:
@@ -71,11 +71,7 @@ def test_feedback_on_an_unknown_item_is_a_404(app: RunningApp) -> None:
 
 
 def test_oversized_body_is_a_413(app: RunningApp) -> None:
-    big = {
-        "content": [{"type": "input_text", "text": "x" * (3 * 1024 * 1024)}],
-        "attachments": [],
-        "inference_options": {},
-    }
+    big = user_input("x" * (3 * 1024 * 1024))
     response = app.post({"type": "threads.create", "params": {"input": big}})
     assert response.status_code == 413
     assert "too large" in response.json()["error"]

@@ -16,10 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.fake_provider import FakeProvider
-from tests.harness import RunningApp, answer_text, read_thread_file, start_app, thread_id_of
+from tests.harness import RunningApp, answer_text, read_thread_file, start_app, thread_id_of, user_input
 
 MODEL = "openai/fake-local-1"
 
@@ -173,11 +171,7 @@ def test_history_answers_do_not_wait_for_a_slow_provider(tmp_path: Path, fake: F
                     "type": "threads.add_user_message",
                     "params": {
                         "thread_id": first,
-                        "input": {
-                            "content": [{"type": "input_text", "text": "[[slow]] go"}],
-                            "attachments": [],
-                            "inference_options": {},
-                        },
+                        "input": user_input("[[slow]] go"),
                     },
                 },
             ) as streaming,
@@ -186,11 +180,7 @@ def test_history_answers_do_not_wait_for_a_slow_provider(tmp_path: Path, fake: F
             while "text_delta" not in next(lines):
                 pass
             started = time.perf_counter()
-            listed = httpx.post(
-                f"{app.base}/chatkit",
-                headers={"Authorization": f"Bearer {app.token}"},
-                json={"type": "threads.list", "params": {"limit": 20, "order": "desc"}},
-            )
+            listed = app.post({"type": "threads.list", "params": {"limit": 20, "order": "desc"}})
             took = time.perf_counter() - started
             assert listed.status_code == 200 and took < 2.0, f"the list took {took:.1f} s behind a 4 s answer"
     finally:

@@ -18,7 +18,7 @@ import pytest
 from desktop.window import NO_ENGINE
 from tests.conftest import OPENAI_KEY
 from tests.fake_provider import FakeProvider
-from tests.harness import ROOT, TOKEN, answer_text, app_env, read_thread_file, thread_id_of
+from tests.harness import ROOT, TOKEN, answer_text, app_env, read_thread_file, thread_id_of, user_input
 from tests.xdisplay import XDisplay, is_blank, launch_windowed, read_log_until, start_xvfb
 
 TITLE = "ChatKit Desktop"
@@ -69,8 +69,7 @@ class Launch:
 
 def chat(base: str, text: str) -> list[dict[str, Any]]:
     """Start a thread through the window's own server."""
-    message = {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
-    body = {"type": "threads.create", "params": {"input": message}}
+    body = {"type": "threads.create", "params": {"input": user_input(text)}}
     with (
         httpx.Client(timeout=60, headers={"Authorization": f"Bearer {TOKEN}"}) as client,
         client.stream("POST", f"{base}/chatkit", json=body) as response,

@@ -40,7 +40,7 @@ os.environ.setdefault("LITELLM_MODE", "PRODUCTION")
 
 from tests.bench.threads import write_many_threads, write_thread  # noqa: E402
 from tests.fake_provider import FakeProvider  # noqa: E402
-from tests.harness import RunningApp, start_app  # noqa: E402
+from tests.harness import RunningApp, start_app, user_input  # noqa: E402
 
 MODEL = "openai/fake-local-1"
 LONG_SIZES = (200, 1_000, 4_000)
@@ -143,16 +143,12 @@ def wait_chat_ready(client: httpx.Client, timeout: float = 120) -> None:
         time.sleep(0.02)
 
 
-def message(text: str) -> dict[str, Any]:
-    return {"content": [{"type": "input_text", "text": text}], "attachments": [], "inference_options": {}}
-
-
 def new_thread(text: str = "hello") -> dict[str, Any]:
-    return {"type": "threads.create", "params": {"input": message(text)}}
+    return {"type": "threads.create", "params": {"input": user_input(text)}}
 
 
 def add_message(thread_id: str, text: str = "and what about the next step?") -> dict[str, Any]:
-    return {"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": message(text)}}
+    return {"type": "threads.add_user_message", "params": {"thread_id": thread_id, "input": user_input(text)}}
 
 
 def first_token(client: httpx.Client, body: dict[str, Any]) -> float:
