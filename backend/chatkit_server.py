@@ -30,7 +30,6 @@ from chatkit.types import (
     ThreadMetadata,
     ThreadStreamEvent,
     UserMessageItem,
-    UserMessageTextContent,
     is_streaming_req,
 )
 from openai.types.responses import EasyInputMessageParam
@@ -39,7 +38,7 @@ from .keys import SecretStore
 from .routing import MissingKeyError, route
 from .settings import SettingsFile
 from .store import JsonFileStore
-from .titles import fallback_title
+from .titles import fallback_title, typed_text
 
 if TYPE_CHECKING:
     from .model_layer import ModelLayer
@@ -215,11 +214,4 @@ async def _fresh_assistant_ids(
 def _title_from_first_words(thread: ThreadMetadata, message: UserMessageItem | None) -> None:
     """A thread whose first answer failed still gets a title (ChatKit saves it with the error)."""
     if not thread.title and message is not None:
-        thread.title = fallback_title(_first_user_text([message]))
-
-
-def _first_user_text(items: list[Any]) -> str:
-    for item in items:
-        if isinstance(item, UserMessageItem):
-            return "".join(p.text for p in item.content if isinstance(p, UserMessageTextContent)).strip()
-    return ""
+        thread.title = fallback_title(typed_text(message))

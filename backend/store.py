@@ -25,7 +25,7 @@ from typing import Any
 
 from chatkit.errors import CustomStreamError
 from chatkit.store import NotFoundError, Store, StoreItemType, default_generate_id
-from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata, UserMessageItem, UserMessageTextContent
+from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata, UserMessageItem
 
 from .fileio import atomic_write_bytes, atomic_write_text
 from .threadfile import (
@@ -37,6 +37,7 @@ from .threadfile import (
     parse,
     signature_of,
 )
+from .titles import typed_text
 
 log = logging.getLogger(__name__)
 
@@ -332,8 +333,7 @@ class JsonFileStore(Store[Any]):
         """The text of the thread's first user message ("" if none), for titles."""
         for data in self._load(thread_id).items:
             if data.get("type") == "user_message":
-                item = UserMessageItem.model_validate(data)
-                return "".join(p.text for p in item.content if isinstance(p, UserMessageTextContent)).strip()
+                return typed_text(UserMessageItem.model_validate(data))
         return ""
 
     def threads_listing(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from chatkit.types import UserMessageItem, UserMessageTextContent
+
 TITLE_PROMPT = (
     "Write a short title (at most six words) for a conversation that begins with the user's message below. "
     "Reply with the title only: no quotes, no punctuation at the end."
@@ -18,6 +20,11 @@ def tidy(reply: str) -> str:
     # The prefix may itself be in bold (`**Title:** …`) and the title after it quoted (`Title: "…"`).
     title = re.sub(r"^title\s*:[*\s]*", "", title, flags=re.IGNORECASE).strip().strip(marks).strip().rstrip(".")
     return title[:MAX_LENGTH]
+
+
+def typed_text(message: UserMessageItem) -> str:
+    """What the user typed in a message (its text parts, joined), which titles are made from."""
+    return "".join(part.text for part in message.content if isinstance(part, UserMessageTextContent)).strip()
 
 
 def fallback_title(message: str, words: int = 6) -> str:
