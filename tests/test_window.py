@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from desktop.instance import origin
 from desktop.window import NO_ENGINE
 from tests.conftest import OPENAI_KEY
 from tests.fake_provider import FakeProvider
@@ -64,7 +65,7 @@ class Launch:
     def base(self) -> str:
         """The running server's origin, from the address it publishes for later launches."""
         url: str = json.loads((self.data_dir / "instance.json").read_text("utf-8"))["url"]
-        return url.split("/?", 1)[0]
+        return origin(url)
 
 
 def chat(base: str, text: str) -> list[dict[str, Any]]:
