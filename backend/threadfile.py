@@ -145,7 +145,11 @@ class _Entry:
     file: ThreadFile
     signature: Signature
     unsettled: bytes | None
-    size: int
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes, which the cache's bound counts."""
+        return self.signature[1]
 
 
 class ThreadFileCache:
@@ -181,7 +185,7 @@ class ThreadFileCache:
     def put(self, thread_id: str, file: ThreadFile, signature: Signature, raw: bytes) -> None:
         """Remember `file`, which is what `raw` (the bytes on disk with `signature`) holds."""
         recent = time.time_ns() - signature[2] <= SETTLE_NS
-        entry = _Entry(file, signature, raw if recent else None, len(raw))
+        entry = _Entry(file, signature, raw if recent else None)
         with self._lock:
             self._drop(thread_id)
             self._entries[thread_id] = entry
