@@ -15,11 +15,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from .attachments import MAX_BYTES, AttachmentFiles
 from .config import AppConfig
 from .errors import install_error_handlers
 from .keys import SecretStore
 from .loader import BackgroundLoader
-from .routes import chat, models, pages, settings, unknown
+from .routes import attachments, chat, models, pages, settings, unknown
 from .security import SecurityMiddleware
 from .settings import SettingsFile
 from .shutdown import EndStreamsOnShutdown
@@ -43,7 +44,8 @@ def _open_history(store: JsonFileStore) -> None:
 def create_app(config: AppConfig) -> FastAPI:
     """Build the app for one launch (one data folder, one token, one port)."""
     logging.getLogger("chatkit").addFilter(_not_a_failed_save)
-    store = JsonFileStore(config.data_dir)
+    attachments_folder = AttachmentFiles(config)
+    store = JsonFileStore(config.data_dir, attachments_folder)
     settings_file = SettingsFile(config.data_dir / "settings.json")
     keys = SecretStore(config.data_dir)
     loader = BackgroundLoader(store, settings_file, keys)
@@ -52,22 +54,26 @@ def create_app(config: AppConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(_open_history, store)
         loader.start()
+        # Attachments uploaded but never sent go after a day; looked for once per launch, off the start path.
+        sweep = asyncio.create_task(asyncio.to_thread(attachments_folder.sweep))
         yield
+        await sweep
         store.flush()
 
     app = FastAPI(title="ChatKit Desktop", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     stopping = asyncio.Event()
     app.add_middleware(EndStreamsOnShutdown, stopping=stopping)
-    app.add_middleware(SecurityMiddleware, config=config)
+    app.add_middleware(SecurityMiddleware, config=config, upload_bytes=MAX_BYTES)
     # Called by the server (on its event loop) as it starts to stop: open answers end and are saved.
     app.state.end_streams = stopping.set
     app.state.config = config
     app.state.store = store
+    app.state.attachments = attachments_folder
     app.state.settings = settings_file
     app.state.keys = keys
     app.state.loader = loader
     install_error_handlers(app)
-    for router in (pages.router, chat.router, settings.router, models.router, unknown.router):
+    for router in (pages.router, chat.router, attachments.router, settings.router, models.router, unknown.router):
         app.include_router(router)
     app.mount("/", StaticFiles(directory=config.web_dir), name="web")
     return app

@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 from agents import Agent, ModelSettings, RunConfig, Runner
@@ -18,8 +18,10 @@ from agents.models.fake_id import FAKE_RESPONSES_ID
 from chatkit.agents import AgentContext, ThreadItemConverter, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
+from chatkit.store import NotFoundError
 from chatkit.types import (
     AssistantMessageItem,
+    Attachment,
     ChatKitReq,
     FeedbackKind,
     ThreadItem,
@@ -32,10 +34,14 @@ from chatkit.types import (
     UserMessageItem,
     is_streaming_req,
 )
-from openai.types.responses import EasyInputMessageParam
+from openai.types.responses import EasyInputMessageParam, ResponseInputContentParam
 
+from .attachment_content import Reader, content_part
+from .attachments import AttachmentFiles
+from .filetypes import is_image
 from .keys import SecretStore
-from .routing import MissingKeyError, route
+from .providers import PROVIDERS, model_label
+from .routing import MissingKeyError, Route, route
 from .settings import SettingsFile
 from .store import JsonFileStore
 from .titles import fallback_title, typed_text
@@ -49,17 +55,36 @@ log = logging.getLogger(__name__)
 HISTORY_BATCH = 64
 
 
-class PlainTextConverter(ThreadItemConverter):
-    """ChatKit's converter, but past answers go back as plain text.
+class Converter(ThreadItemConverter):
+    """ChatKit's converter, with past answers as plain text and attachments as the model in use can take them.
 
-    The default sends them as `output_text` parts, which the chat-completions path rejects from the
-    second turn on.
+    The default sends answers as `output_text` parts, which the chat-completions path rejects from the second
+    turn on. One converter serves one answer: it notes what each non-text part costs, for the trimming.
     """
+
+    def __init__(self, files: AttachmentFiles, reader: Reader) -> None:
+        self.files = files
+        self.reader = reader
+        self.costs: dict[int, int] = {}
 
     async def assistant_message_to_input(self, item: AssistantMessageItem) -> EasyInputMessageParam:
         return EasyInputMessageParam(
             type="message", role="assistant", content="".join(part.text for part in item.content)
         )
+
+    async def attachment_to_message_content(self, attachment: Attachment) -> ResponseInputContentParam:
+        try:
+            meta = await asyncio.to_thread(self.files.load, attachment.id)
+            part, cost = await asyncio.to_thread(content_part, meta, self.files.path(meta), self.reader)
+        except (NotFoundError, OSError):
+            # The file was removed from the attachments folder by hand: the conversation goes on without it.
+            part, cost = {"type": "input_text", "text": f"[{attachment.name}: this attached file is missing]"}, 0
+        self.costs[id(part)] = cost
+        return cast(ResponseInputContentParam, part)
+
+    def media_tokens(self, part: Any) -> int:
+        """What a non-text part this converter made costs (for `trimming.fit_to_window`)."""
+        return self.costs.get(id(part), 0)
 
 
 class ChatServer(ChatKitServer[Any]):
@@ -78,7 +103,6 @@ class ChatServer(ChatKitServer[Any]):
         self.settings = settings
         self.keys = keys
         self.model_layer = model_layer
-        self.converter = PlainTextConverter()
 
     async def process_parsed(self, request: ChatKitReq, context: Any) -> StreamingResult | NonStreamingResult:
         """`ChatKitServer.process` for a request the route has already parsed and checked.
@@ -103,9 +127,22 @@ class ChatServer(ChatKitServer[Any]):
             _title_from_first_words(thread, input_user_message)
             raise CustomStreamError(str(error), allow_retry=True) from None
         llm = await self.model_layer()
+        reader = Reader(
+            images=llm.accepts_images(target),
+            pdf_documents=PROVIDERS.get(target.provider, PROVIDERS["openai"]).reads_pdf,
+            image_tokens=llm.image_tokens,
+        )
+        if not reader.images and input_user_message and _has_images(input_user_message):
+            _title_from_first_words(thread, input_user_message)
+            raise CustomStreamError(
+                f"{model_label(target.model)} cannot read images — pick a model that can in the composer, or send"
+                " the message without the image.",
+                allow_retry=True,
+            )
 
         window = llm.context_window(target.model, settings.context_window)
-        history, dropped = await self._history(thread.id, target.model, settings.system_prompt, window, llm)
+        converter = Converter(self.store.attachments, reader)
+        history, dropped = await self._history(thread.id, target, settings.system_prompt, window, llm, converter)
         if dropped:
             log.info("sent the newest part of a long thread: the oldest items left out to fit")
 
@@ -149,7 +186,7 @@ class ChatServer(ChatKitServer[Any]):
             thread.title = await llm.make_title(target, first, settings.request_timeout) if first else None
 
     async def _history(
-        self, thread_id: str, model: str, system_prompt: str, window: int, llm: ModelLayer
+        self, thread_id: str, target: Route, system_prompt: str, window: int, llm: ModelLayer, converter: Converter
     ) -> tuple[list[Any], bool]:
         """The newest part of the thread that fits the model's window, as model input; and whether any was cut.
 
@@ -162,8 +199,9 @@ class ChatServer(ChatKitServer[Any]):
         while True:
             batch.extend(itertools.islice(newest_first, size - len(batch)))
             exhausted = len(batch) < size
-            converted = await self.converter.to_agent_input(batch[::-1])
-            history, dropped = llm.fit_to_window(converted, model, system_prompt, window)
+            converter.costs.clear()  # parts of the last try are gone, and their ids may be reused
+            converted = await converter.to_agent_input(batch[::-1])
+            history, dropped = llm.fit_to_window(converted, target.model, system_prompt, window, converter.media_tokens)
             if dropped or exhausted:
                 return history, bool(dropped)
             size *= 4
@@ -209,6 +247,10 @@ async def _fresh_assistant_ids(
             event.item.id = current or context.generate_id("message")
             current = None
         yield event
+
+
+def _has_images(message: UserMessageItem) -> bool:
+    return any(is_image(attachment.mime_type) for attachment in message.attachments)
 
 
 def _title_from_first_words(thread: ThreadMetadata, message: UserMessageItem | None) -> None:

@@ -1,4 +1,5 @@
-"""What a route may ask for, taken from the app's state: the store, settings, keys, the loader, this launch.
+"""What a route may ask for, taken from the app's state: the store, attachments, settings, keys, the loader,
+this launch.
 
 Routes declare them as parameters (`store: StoreDep`), so what each route touches shows in its signature.
 """
@@ -9,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from .attachments import AttachmentFiles
 from .config import AppConfig
 from .keys import SecretStore
 from .loader import BackgroundLoader
@@ -38,6 +40,11 @@ def _loader(request: Request) -> BackgroundLoader:
     return loader
 
 
+def _attachments(request: Request) -> AttachmentFiles:
+    attachments: AttachmentFiles = request.app.state.attachments
+    return attachments
+
+
 def _config(request: Request) -> AppConfig:
     config: AppConfig = request.app.state.config
     return config
@@ -48,3 +55,4 @@ SettingsDep = Annotated[SettingsFile, Depends(_settings)]
 KeysDep = Annotated[SecretStore, Depends(_keys)]
 LoaderDep = Annotated[BackgroundLoader, Depends(_loader)]
 ConfigDep = Annotated[AppConfig, Depends(_config)]
+AttachmentsDep = Annotated[AttachmentFiles, Depends(_attachments)]

@@ -12,8 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 
+from .attachments import AttachmentError
+from .ids import InvalidIdError
 from .security import BodyTooLarge, Unauthorized
-from .store import InvalidIdError, ReadOnlyThreadError, StoreWriteError, UnsupportedError
+from .store import ReadOnlyThreadError, StoreWriteError, UnsupportedError
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +52,13 @@ def install_error_handlers(app: FastAPI) -> None:
         (Unauthorized, 401, None),
         (BodyTooLarge, 413, "The request is too large."),
         (StoreWriteError, 507, None),
+        (AttachmentError, 400, None),
     ]
     for exc_type, status, fixed in statuses:
 
         async def handler(_: Request, exc: Exception, status: int = status, fixed: str | None = fixed) -> Response:
             text = fixed or getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            return error_response(status, sentence(text))
+            return error_response(exc.status if isinstance(exc, AttachmentError) else status, sentence(text))
 
         app.add_exception_handler(exc_type, handler)
 

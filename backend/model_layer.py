@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import litellm
@@ -17,6 +17,7 @@ from agents.extensions.models.litellm_model import LitellmModel
 
 from . import trimming
 from .provider_errors import explain
+from .providers import PROVIDERS
 from .routing import Route
 from .titles import TITLE_PROMPT, fallback_title, tidy
 
@@ -72,9 +73,38 @@ class ModelLayer:
         return _count_tokens(model, text)
 
     @staticmethod
-    def fit_to_window(items: Sequence[Any], model: str, system_prompt: str, window: int) -> tuple[list[Any], int]:
+    def fit_to_window(
+        items: Sequence[Any],
+        model: str,
+        system_prompt: str,
+        window: int,
+        media_tokens: Callable[[Any], int] = lambda part: 0,
+    ) -> tuple[list[Any], int]:
         """The newest whole turns of `items` that fit `window` for `model` (`trimming.fit_to_window`)."""
-        return trimming.fit_to_window(items, functools.partial(_count_tokens, model), system_prompt, window)
+        count = functools.partial(_count_tokens, model)
+        return trimming.fit_to_window(items, count, system_prompt, window, media_tokens)
+
+    @staticmethod
+    def image_tokens(data_url: str) -> int:
+        """What an image costs a model, per LiteLLM's reckoning from its size (OpenAI's high-detail tiles)."""
+        from litellm.litellm_core_utils.token_counter import calculate_img_tokens
+
+        try:
+            return int(calculate_img_tokens(data_url, mode="high"))
+        except Exception:
+            return 1_000
+
+    @staticmethod
+    def accepts_images(route: Route) -> bool:
+        """Whether the model can read images, as LiteLLM's model map says. A model it does not know, or a local
+        server's (whose vision the map cannot tell), is given the benefit of the doubt: its server answers."""
+        try:
+            info = litellm.get_model_info(route.model)
+        except Exception:
+            return True
+        known = info.get("supports_vision")
+        local = route.api_base is not None or PROVIDERS.get(route.provider, PROVIDERS["openai"]).keyless
+        return True if known is None and local else bool(known)
 
     @staticmethod
     async def make_title(route: Route, first_message: str, timeout: float) -> str:

@@ -23,6 +23,8 @@ class ProviderInfo:
     catalog: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     """A short, current list of (LiteLLM id, label), largest first: the last is the cheapest to check a key with.
     Every id is in LiteLLM's bundled model map (a test checks)."""
+    reads_pdf: bool = False
+    """Takes a PDF as a document (LiteLLM maps it to the provider's own format); others get the PDF's text."""
 
     @property
     def keyless(self) -> bool:
@@ -43,6 +45,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
                 ("gemini/gemini-2.5-pro", "Gemini 2.5 Pro"),
                 ("gemini/gemini-2.5-flash-lite", "Gemini 2.5 Flash-Lite"),
             ),
+            reads_pdf=True,
         ),
         ProviderInfo(
             "openai",
@@ -54,6 +57,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
                 ("openai/gpt-5", "GPT-5"),
                 ("openai/gpt-4.1-mini", "GPT-4.1 mini"),
             ),
+            reads_pdf=True,
         ),
         ProviderInfo(
             "anthropic",
@@ -64,6 +68,7 @@ PROVIDERS: dict[str, ProviderInfo] = {
                 ("anthropic/claude-sonnet-4-5", "Claude Sonnet 4.5"),
                 ("anthropic/claude-haiku-4-5", "Claude Haiku 4.5"),
             ),
+            reads_pdf=True,
         ),
         ProviderInfo("ollama", "Ollama"),
         ProviderInfo("ollama_chat", "Ollama"),

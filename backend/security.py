@@ -10,12 +10,14 @@ token), a header's value or the body.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
+import re
 
 from fastapi import Request
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import AppConfig
@@ -23,6 +25,9 @@ from .config import AppConfig
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# An attachment's bytes arrive raw (PUT) or as a form (POST): its own size limit plus room for the form's framing.
+UPLOAD_PATH = re.compile(r"/api/attachments/[A-Za-z0-9][A-Za-z0-9_-]{0,99}/upload")
+UPLOAD_SLACK_BYTES = 64 * 1024
 
 # The page is ours and the ChatKit web component is OpenAI's; nothing else may run or be framed.
 CHATKIT_CDN = "https://cdn.platform.openai.com"
@@ -48,6 +53,16 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
 ]
+# What ChatKit's frame may do on the upload route: a PUT with its descriptor's headers. Chromium also asks whether a
+# public page may reach a private address (Private Network Access).
+_FRAME_PREFLIGHT = {
+    "access-control-allow-origin": CHATKIT_CDN,
+    "access-control-allow-methods": "PUT, POST",
+    "access-control-allow-headers": "authorization, content-type",
+    "access-control-allow-private-network": "true",
+    "access-control-max-age": "600",
+    "vary": "origin",
+}
 WRONG_TOKEN = "Missing or wrong access token. Open the app from its window."
 
 
@@ -66,21 +81,44 @@ def token_matches(presented: str | None, token: str) -> bool:
     return hmac.compare_digest(presented.encode("utf-8"), token.encode("utf-8"))
 
 
+def capability(token: str, purpose: str, subject: str) -> str:
+    """A secret that allows one thing (`purpose`) on one object (`subject`) during this launch.
+
+    Derived from the launch's token, so it needs no storage and dies with the launch; it can go where the token
+    must not: into an `<img>` URL, or to ChatKit's frame for one upload.
+    """
+    return hmac.new(token.encode(), f"{purpose}:{subject}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def bearer(request: Request) -> str | None:
+    """The `Authorization: Bearer …` value, if any."""
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth[:7].lower() == "bearer " else None
+
+
+def refuse_unauthorized(request: Request) -> Unauthorized:
+    """Log a refused request in one line (never the token) and make the exception that answers it."""
+    log.warning("refused %s %s: %s", request.method, request.url.path, "missing or wrong token")
+    return Unauthorized(WRONG_TOKEN)
+
+
 async def require_token(request: Request) -> None:
     """A router dependency: the request carries `Authorization: Bearer <this launch's token>`."""
-    auth = request.headers.get("authorization", "")
-    presented = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-    if not token_matches(presented, request.app.state.config.token):
-        log.warning("refused %s %s: %s", request.method, request.url.path, "missing or wrong token")
-        raise Unauthorized(WRONG_TOKEN)
+    if not token_matches(bearer(request), request.app.state.config.token):
+        raise refuse_unauthorized(request)
 
 
 class SecurityMiddleware:
-    """Rejects foreign Host/Origin (403) and oversized bodies (413); adds the security headers."""
+    """Rejects foreign Host/Origin (403) and oversized bodies (413); adds the security headers.
 
-    def __init__(self, app: ASGIApp, config: AppConfig) -> None:
+    One exception to the Origin rule: ChatKit's frame (`CHATKIT_CDN`) may upload an attachment's bytes to the
+    upload route, and only there (its preflight is answered here); the route itself still wants a credential.
+    """
+
+    def __init__(self, app: ASGIApp, config: AppConfig, upload_bytes: int) -> None:
         self.app = app
         self.config = config
+        self.upload_bytes = upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,18 +130,26 @@ class SecurityMiddleware:
         if headers.get("host") not in self.config.hosts:
             await _refuse(scope, receive, send, 403, "This server only answers requests addressed to 127.0.0.1.")
             return
+        upload = UPLOAD_PATH.fullmatch(scope["path"]) is not None
         origin = headers.get("origin")
-        if origin is not None and origin not in self.config.origins:
+        frame = upload and origin == CHATKIT_CDN
+        if origin is not None and origin not in self.config.origins and not frame:
             await _refuse(scope, receive, send, 403, "Requests from other web pages are not allowed.")
             return
-        length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            await _refuse(scope, receive, send, 413, "The request is too large.")
+        if frame and scope["method"] == "OPTIONS":
+            await Response(status_code=204, headers=_FRAME_PREFLIGHT)(scope, receive, send)
             return
-        await self.app(scope, _capped(receive), _with_security_headers(send))
+        cap = self.upload_bytes + UPLOAD_SLACK_BYTES if upload else MAX_BODY_BYTES
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > cap):
+            too_large = f"The file is larger than {self.upload_bytes // 2**20} MB, the limit for one file."
+            await _refuse(scope, receive, send, 413, too_large if upload else "The request is too large.")
+            return
+        extra = [*SECURITY_HEADERS, *([(b"access-control-allow-origin", CHATKIT_CDN.encode())] if frame else [])]
+        await self.app(scope, _capped(receive, cap), _with_headers(send, extra))
 
 
-def _capped(receive: Receive) -> Receive:
+def _capped(receive: Receive, cap: int) -> Receive:
     """Enforce the body cap for chunked uploads that announce no length."""
     seen = 0
 
@@ -112,17 +158,17 @@ def _capped(receive: Receive) -> Receive:
         message = await receive()
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
-            if seen > MAX_BODY_BYTES:
+            if seen > cap:
                 raise BodyTooLarge()
         return message
 
     return wrapped
 
 
-def _with_security_headers(send: Send) -> Send:
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            message["headers"] = [*message.get("headers", []), *extra]
         await send(message)
 
     return wrapped

@@ -14,7 +14,6 @@ import errno
 import json
 import logging
 import os
-import re
 import threading
 import time
 import uuid
@@ -24,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from chatkit.errors import CustomStreamError
-from chatkit.store import NotFoundError, Store, StoreItemType, default_generate_id
+from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata, UserMessageItem
 
+from .attachments import AttachmentFiles
 from .fileio import atomic_write_bytes, atomic_write_text
+from .ids import ID_PATTERN, check_id, new_id
 from .threadfile import (
     NEWER_VERSION_REASON,
     CorruptThreadFile,
@@ -42,11 +43,6 @@ from .titles import typed_text
 log = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-
-
-class InvalidIdError(ValueError):
-    """An id that does not match the strict pattern; it never reaches the filesystem."""
 
 
 class ReadOnlyThreadError(Exception):
@@ -71,20 +67,7 @@ class StoreWriteError(CustomStreamError):
 
 
 class UnsupportedError(Exception):
-    """A ChatKit feature this app does not offer yet (attachments)."""
-
-
-def check_id(value: str, what: str = "id") -> str:
-    """Return `value` if it is a safe id, else raise InvalidIdError."""
-    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise InvalidIdError(f"invalid {what}")
-    return value
-
-
-def new_id(kind: StoreItemType) -> str:
-    """A fresh id with ChatKit's prefix for its kind; 64 random bits (ChatKit's own ids have 32) so that ten
-    thousand threads never collide."""
-    return default_generate_id(kind) + uuid.uuid4().hex[:8]
+    """A ChatKit feature this app does not offer yet (widget actions, client tools, dictation)."""
 
 
 @dataclass
@@ -97,8 +80,9 @@ class _Entry:
 class JsonFileStore(Store[Any]):
     """ChatKit `Store` over plain JSON files."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, attachments: AttachmentFiles) -> None:
         self.root = data_dir / "threads"
+        self.attachments = attachments
         self.corrupt_dir = self.root / "corrupt"
         self.index_path = self.root / "index.json"
         self._index: dict[str, _Entry] = {}
@@ -279,7 +263,8 @@ class JsonFileStore(Store[Any]):
 
     def _upsert_item(self, thread_id: str, item: ThreadItem) -> None:
         check_id(item.id, "item id")
-        self._modify(thread_id, lambda tf: tf.with_item(item))
+        stored = self.attachments.stored_form(item)
+        self._modify(thread_id, lambda tf: tf.with_item(stored))
 
     def _delete_item(self, thread_id: str, item_id: str) -> None:
         check_id(item_id, "item id")
@@ -289,9 +274,13 @@ class JsonFileStore(Store[Any]):
     def _delete_thread(self, thread_id: str) -> None:
         path = self._path(thread_id)
         with self._lock(thread_id):
-            if self._load(thread_id).read_only:
+            tf = self._load(thread_id)
+            if tf.read_only:
                 raise ReadOnlyThreadError(NEWER_VERSION_REASON)
             path.unlink()
+            self.attachments.delete_all(
+                a["id"] for i in tf.items if i.get("type") == "user_message" for a in i.get("attachments") or []
+            )
             self._files.forget(thread_id)
             with self._index_lock:
                 self._index.pop(thread_id, None)
@@ -371,7 +360,7 @@ class JsonFileStore(Store[Any]):
             if found is None:
                 raise NotFoundError(f"item {after} not found")
             start = positions.index(found) + 1
-        chosen = [tf.item(position) for position in positions[start : start + limit]]
+        chosen = [self.attachments.shown_form(tf.item(position)) for position in positions[start : start + limit]]
         has_more = start + limit < len(positions)
         return Page(data=chosen, has_more=has_more, after=chosen[-1].id if chosen and has_more else None)
 
@@ -380,7 +369,7 @@ class JsonFileStore(Store[Any]):
         position = tf.position_of(check_id(item_id, "item id"))
         if position is None:
             raise NotFoundError(f"item {item_id} not found")
-        return tf.item(position)
+        return self.attachments.shown_form(tf.item(position))
 
     # ---- the ChatKit Store interface -------------------------------------------------------------
 
@@ -415,13 +404,16 @@ class JsonFileStore(Store[Any]):
         await asyncio.to_thread(self._delete_item, thread_id, item_id)
 
     async def save_attachment(self, attachment: Attachment, context: Any) -> None:
-        raise UnsupportedError("attachments are not supported yet")
+        # ChatKit saves an attachment when it is created (its record is written already) and again when a message
+        # carrying it is saved: then it belongs to that thread.
+        if attachment.thread_id is not None:
+            await asyncio.to_thread(self.attachments.claim, attachment.id, attachment.thread_id)
 
     async def load_attachment(self, attachment_id: str, context: Any) -> Attachment:
-        raise UnsupportedError("attachments are not supported yet")
+        return self.attachments.to_chatkit(await asyncio.to_thread(self.attachments.load, attachment_id))
 
     async def delete_attachment(self, attachment_id: str, context: Any) -> None:
-        raise UnsupportedError("attachments are not supported yet")
+        await asyncio.to_thread(self.attachments.delete, attachment_id)
 
 
 def _listing(tf: ThreadFile) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def error_sentence(events: list[dict[str, Any]]) -> str:
         (b'{"type": "threads.get_by_id", "params": {"thread_id": "../../settings"}}', 400, "Invalid thread id"),
         (b'{"type": "threads.delete", "params": {"thread_id": "..\\\\x"}}', 400, "Invalid thread id"),
         (
-            b'{"type": "attachments.create", "params": {"name": "a", "size": 1, "mime_type": "text/plain"}}',
+            b'{"type": "input.transcribe", "params": {"audio_base64": "", "mime_type": "audio/webm"}}',
             400,
             "not supported",
         ),

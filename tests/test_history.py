@@ -26,7 +26,9 @@ from chatkit.types import (
 from pydantic import TypeAdapter
 
 from backend import history
+from backend.attachments import AttachmentFiles
 from backend.chatkit_server import ChatServer
+from backend.config import AppConfig
 from backend.keys import SecretStore
 from backend.settings import SettingsFile
 from backend.store import JsonFileStore
@@ -39,7 +41,7 @@ async def _no_model_layer() -> Any:
 
 
 def filled_store(folder: Path) -> JsonFileStore:
-    store = JsonFileStore(folder)
+    store = JsonFileStore(folder, AttachmentFiles(AppConfig(folder, token="test-token", port=1)))
     store.open()
 
     async def fill() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from chatkit.store import StoreItemType
 
-from backend.store import InvalidIdError, check_id, new_id
+from backend.ids import InvalidIdError, check_id, new_id
 
 REFUSED = {
     "parent folder": "../x",

@@ -22,13 +22,16 @@ import pytest
 from chatkit.store import NotFoundError, Store
 from chatkit.types import AssistantMessageItem, LockedStatus
 
-from backend.store import InvalidIdError, JsonFileStore, ReadOnlyThreadError
+from backend.attachments import AttachmentFiles
+from backend.config import AppConfig
+from backend.ids import InvalidIdError
+from backend.store import JsonFileStore, ReadOnlyThreadError
 from tests.store_contract import CONTEXT, StoreContract, answer, ids, make_thread, user_message
 
 
 def reopen(folder: Path) -> JsonFileStore:
     """A new store over the same data folder, as the app makes one at start."""
-    store = JsonFileStore(folder)
+    store = JsonFileStore(folder, AttachmentFiles(AppConfig(folder, token="test-token", port=1)))
     store.open()
     return store
 
@@ -69,9 +72,7 @@ def edit_by_hand(path: Path, replacements: dict[str, str], *, in_place: bool, sa
 
 class TestJsonFileStore(StoreContract):
     def make_store(self, folder: Path) -> Store[Any]:
-        store = JsonFileStore(folder)
-        store.open()
-        return store
+        return reopen(folder)
 
     # ---- restart ---------------------------------------------------------------------------------
 

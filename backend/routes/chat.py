@@ -9,6 +9,8 @@ from collections.abc import AsyncIterable, AsyncIterator
 
 from chatkit.store import NotFoundError
 from chatkit.types import (
+    AttachmentsCreateReq,
+    AttachmentsDeleteReq,
     ChatKitReq,
     ItemsFeedbackReq,
     ItemsListReq,
@@ -25,25 +27,24 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 
 from .. import history
-from ..dependencies import LoaderDep, StoreDep
+from ..attachments import MAX_COUNT, AttachmentError
+from ..dependencies import AttachmentsDep, LoaderDep, StoreDep
 from ..errors import error_response, malformed
+from ..ids import check_id
 from ..security import require_token
-from ..store import (
-    JsonFileStore,
-    ReadOnlyThreadError,
-    StoreWriteError,
-    UnsupportedError,
-    check_id,
-)
+from ..store import JsonFileStore, ReadOnlyThreadError, StoreWriteError, UnsupportedError
 from ..threadfile import NEWER_VERSION_REASON
+from . import attachments
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
 _request_adapter: TypeAdapter[ChatKitReq] = TypeAdapter(ChatKitReq)
 _WRITES = (ThreadsAddUserMessageReq, ThreadsRetryAfterItemReq, ThreadsUpdateReq, ThreadsDeleteReq, ItemsFeedbackReq)
-# What the ChatKit web component sends for plain chat; anything else (attachments, widgets' actions, tool
-# outputs, dictation) is a feature this app does not offer yet and gets a clear 400 instead of a 500.
+# What the ChatKit web component sends for chat and attachments; anything else (widgets' actions, tool outputs,
+# dictation) is a feature this app does not offer yet and gets a clear 400 instead of a 500.
 _SUPPORTED = (
+    AttachmentsCreateReq,
+    AttachmentsDeleteReq,
     ThreadsCreateReq,
     ThreadsAddUserMessageReq,
     ThreadsListReq,
@@ -57,7 +58,7 @@ _SUPPORTED = (
 
 
 @router.post("/chatkit")
-async def chatkit(request: Request, store: StoreDep, loader: LoaderDep) -> Response:
+async def chatkit(request: Request, store: StoreDep, files: AttachmentsDep, loader: LoaderDep) -> Response:
     """One ChatKit request: a JSON answer, or a stream of server-sent events."""
     body = await request.body()
     try:
@@ -68,6 +69,9 @@ async def chatkit(request: Request, store: StoreDep, loader: LoaderDep) -> Respo
     if isinstance(parsed, history.READS):
         # Conversations show at once, while the model layer may still be loading.
         return Response(content=await history.answer(store, parsed), media_type="application/json")
+    if isinstance(parsed, AttachmentsCreateReq | AttachmentsDeleteReq):
+        # Files can be attached while the model layer loads too.
+        return Response(content=await attachments.answer(files, parsed), media_type="application/json")
     server = await loader.chat_server()
     result = await server.process_parsed(parsed, {})
     # A stream is told from a JSON answer by what it is (an async iterable, as `StreamingResult` is): naming
@@ -98,9 +102,9 @@ def _precheck(store: JsonFileStore, request: ChatKitReq) -> None:
     if not isinstance(request, _SUPPORTED):
         raise UnsupportedError(f"{request.type} is not supported by ChatKit Desktop yet")
     params = request.params
-    if getattr(getattr(params, "input", None), "attachments", None):
-        raise UnsupportedError("attachments are not supported by ChatKit Desktop yet")
     thread_id = getattr(params, "thread_id", None)
+    if attached := getattr(getattr(params, "input", None), "attachments", None):
+        _check_attachments(store, attached, thread_id)
     if thread_id is None:
         return
     if not store.thread_exists(thread_id):
@@ -119,3 +123,20 @@ def _precheck(store: JsonFileStore, request: ChatKitReq) -> None:
         raise NotFoundError(f"item {missing[0]} not found")
     if isinstance(request, ThreadsRetryAfterItemReq) and types[request.params.item_id] != "user_message":
         raise UnsupportedError("only a user message can be retried")
+
+
+def _check_attachments(store: JsonFileStore, attachment_ids: list[str], thread_id: str | None) -> None:
+    """A message may carry only files that were uploaded and not yet sent in another conversation."""
+    if len(attachment_ids) > MAX_COUNT:
+        raise AttachmentError(f"A message can carry at most {MAX_COUNT} files; send the rest in another message.")
+    for attachment_id in attachment_ids:
+        try:
+            meta = store.attachments.load(attachment_id)
+        except NotFoundError:
+            raise AttachmentError(
+                "An attached file is gone (removed, or never sent for a day); attach it again."
+            ) from None
+        if not meta.uploaded:
+            raise AttachmentError(f"{meta.name} has not finished uploading; wait for it, then send.")
+        if meta.thread_id not in (None, thread_id):
+            raise AttachmentError(f"{meta.name} belongs to another conversation; attach the file again here.")
