@@ -73,7 +73,8 @@ def create_app(config: AppConfig) -> FastAPI:
     app.state.keys = keys
     app.state.loader = loader
     install_error_handlers(app)
-    for router in (pages.router, chat.router, attachments.router, settings.router, models.router, unknown.router):
+    routers = (pages.router, chat.router, attachments.limits_router, attachments.router, settings.router, models.router)
+    for router in (*routers, unknown.router):
         app.include_router(router)
     app.mount("/", StaticFiles(directory=config.web_dir), name="web")
     return app

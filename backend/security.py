@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import logging
 import re
+from dataclasses import dataclass
+from typing import Literal
 
 from fastapi import Request
 from starlette.datastructures import Headers
@@ -106,6 +108,22 @@ async def require_token(request: Request) -> None:
     """A router dependency: the request carries `Authorization: Bearer <this launch's token>`."""
     if not token_matches(bearer(request), request.app.state.config.token):
         raise refuse_unauthorized(request)
+
+
+@dataclass(frozen=True)
+class TokenOrCapability:
+    """A route dependency: the app's token, or the capability for `purpose` on the object the route's path names
+    (`{attachment_id}`): as the bearer for an upload (ChatKit's frame sends the descriptor's header), as `?sig=`
+    for reading (a URL is all an `<img>` has)."""
+
+    purpose: Literal["upload", "preview", "file"]
+
+    async def __call__(self, request: Request) -> None:
+        token: str = request.app.state.config.token
+        expected = capability(token, self.purpose, request.path_params.get("attachment_id", ""))
+        presented = bearer(request) if self.purpose == "upload" else request.query_params.get("sig")
+        if not (token_matches(bearer(request), token) or token_matches(presented, expected)):
+            raise refuse_unauthorized(request)
 
 
 class SecurityMiddleware:

@@ -21,7 +21,7 @@ from starlette.routing import Mount
 from backend import config, providers
 from backend.app import create_app
 from backend.config import AppConfig
-from backend.security import require_token
+from backend.security import TokenOrCapability, require_token
 from desktop.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,21 +98,27 @@ def test_every_providers_key_variable_is_documented() -> None:
 # ---- the routes -----------------------------------------------------------------------------------------
 
 
-def served_routes(tmp_path: Path) -> dict[tuple[str, str], bool]:
-    """Every (method, path) the app answers, `{rest:path}` written `*`, and whether it needs the token."""
+def served_routes(tmp_path: Path) -> dict[tuple[str, str], str]:
+    """Every (method, path) the app answers, `{rest:path}` written `*`, and who may call it: `open`, `token`, or
+    `token or capability` (`security.TokenOrCapability`)."""
     app = create_app(AppConfig(data_dir=tmp_path, token="docs-test-token", port=8765))
-    served: dict[tuple[str, str], bool] = {}
+    served: dict[tuple[str, str], str] = {}
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if isinstance(route, Mount):
             # The page's static files: StaticFiles answers GET (and HEAD) on anything under the mount.
-            served[("GET", route.path + "/*")] = False
+            served[("GET", route.path + "/*")] = "open"
             continue
         assert isinstance(route, APIRoute), f"a route of an unexpected kind: {route!r}"
         path = re.sub(r"\{[^}]*:path\}", "*", route.path)
-        protected = any(dependency.dependency is require_token for dependency in route.dependencies)
+        dependencies = [dependency.dependency for dependency in route.dependencies]
+        who = "open"
+        if require_token in dependencies:
+            who = "token"
+        elif any(isinstance(dependency, TokenOrCapability) for dependency in dependencies):
+            who = "token or capability"
         for method in (route.methods or set()) & METHODS:
-            served[(method, path)] = protected
+            served[(method, path)] = who
     return served
 
 
@@ -145,8 +151,8 @@ def test_the_routes_table_says_which_routes_need_the_token(tmp_path: Path) -> No
     documented = documented_routes()
     wrong = sorted(
         f"{method} {path}: README says {documented[(method, path)]!r}"
-        for (method, path), protected in served_routes(tmp_path).items()
-        if (method, path) in documented and documented[(method, path)] != ("token" if protected else "open")
+        for (method, path), who in served_routes(tmp_path).items()
+        if (method, path) in documented and documented[(method, path)] != who
     )
     assert not wrong, wrong
 
