@@ -1,6 +1,10 @@
+// @ts-check
 // The ChatKit face: OpenAI's <openai-chatkit> web component (served only from their CDN), pointed at the
-// local /chatkit endpoint. Options follow ChatKitOptions in openai.github.io/chatkit-js; `setOptions` does
-// not merge, so every update passes the full set.
+// local /chatkit endpoint. Options follow ChatKitOptions in @openai/chatkit's published types (documented at
+// openai.github.io/chatkit-js); tests/test_chatkit_types.py checks this file against them with tsc, so an
+// option ChatKit does not know fails the tests. `setOptions` does not merge, so every update passes the full set.
+
+/** @import { ChatKitOptions, ComposerOption, ModelOption, StartScreenPrompt } from '@openai/chatkit' */
 
 import { api, authFetch } from './client.js';
 import { toast } from './dom.js';
@@ -36,11 +40,13 @@ export async function loadChatKit(timeoutMs = LOAD_TIMEOUT_MS) {
 
 const darkQuery = matchMedia('(prefers-color-scheme: dark)');
 
+/** @param {RequestInfo | URL} input */
 function sameOrigin(input) {
   const url = input instanceof Request ? input.url : String(input);
   return new URL(url, location.href).origin === location.origin;
 }
 
+/** @returns {Promise<ModelOption[]>} */
 async function composerModels() {
   try {
     const { models } = await api('/api/models');
@@ -51,25 +57,49 @@ async function composerModels() {
   }
 }
 
+/**
+ * The composer's attachment settings, from the server's limits (the only place they are set). If the limits
+ * cannot be read, the composer offers no attachments and nothing is shown: chatting works without them.
+ * @returns {Promise<ComposerOption['attachments'] | null>}
+ */
+async function composerAttachments() {
+  try {
+    const limits = await api('/api/attachments/limits');
+    return { enabled: true, maxSize: limits.max_bytes, maxCount: limits.max_count, accept: limits.accept };
+  } catch {
+    return null;
+  }
+}
+
 /** Put <openai-chatkit> into `root`; returns {refresh()} to reload the model list after Settings change. */
 export async function mountChatKit(root, { openSettings }) {
+  const pendingAttachments = composerAttachments(); // asked alongside the models, not after them
   let models = await composerModels();
+  const attachments = await pendingAttachments;
   const chatkit = document.createElement('openai-chatkit');
   chatkit.className = 'chatkit';
 
+  /** @returns {ChatKitOptions} */
   const options = () => {
+    /** @type {ComposerOption} */
     const composer = { placeholder: PLACEHOLDER };
     if (models.length) composer.models = models;
+    if (attachments) composer.attachments = attachments;
     return {
       api: {
         url: `${location.origin}/chatkit`,
         domainKey: DOMAIN_KEY,
+        // Two phases: `attachments.create` answers with an upload descriptor {url, method, headers}, then
+        // ChatKit sends the bytes there, either through the fetch below (our origin, so with the page's token)
+        // or straight from its frame with the descriptor's headers; the server takes both.
+        uploadStrategy: { type: 'two_phase' },
         // The token goes only to this app's own server, never to another origin.
         fetch: (input, init) => (sameOrigin(input) ? authFetch(input, init) : fetch(input, init)),
       },
       theme: { colorScheme: darkQuery.matches ? 'dark' : 'light' },
       history: { enabled: true, showDelete: true, showRename: true },
-      startScreen: { greeting: GREETING, prompts: PROMPTS },
+      // starters.js is plain JS, so tsc sees its icons as strings; tests/test_chatkit_types.py checks them.
+      startScreen: { greeting: GREETING, prompts: /** @type {StartScreenPrompt[]} */ (PROMPTS) },
       composer,
       threadItemActions: { feedback: true, retry: true },
       header: { rightAction: { icon: 'settings-cog', onClick: () => openSettings() } },
