@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,9 @@ from .attachments import Meta
 IMAGE_NOT_SENT = "[{name}: an image, not shown to this model because it cannot read images]"
 # Rough tokens per PDF page read natively (page image plus text); providers count differently, this errs high.
 PDF_PAGE_TOKENS = 800
+DATA_URL_CACHE_CHARS = 64 * 1024 * 1024
+_DATA_URLS: OrderedDict[str, str] = OrderedDict()
+_DATA_URLS_LOCK = threading.Lock()
 # An image's cost by content hash: measured once per file (it decodes the image), not on every turn.
 _IMAGE_TOKENS: dict[str, int] = {}
 
@@ -75,7 +80,19 @@ def _longest_backtick_run(text: str) -> int:
 
 
 def _data_url(meta: Meta, path: Path) -> str:
-    return f"data:{meta.mime_type};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    # Every turn of a thread sends its files again; reading and encoding 5 MB takes ~20 ms, so the newest
+    # encodings are kept (by content hash and type, so a changed file is never served stale).
+    key = f"{meta.sha256}:{meta.mime_type}"
+    with _DATA_URLS_LOCK:
+        if (url := _DATA_URLS.get(key)) is not None:
+            _DATA_URLS.move_to_end(key)
+            return url
+    url = f"data:{meta.mime_type};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    with _DATA_URLS_LOCK:
+        _DATA_URLS[key] = url
+        while sum(map(len, _DATA_URLS.values())) > DATA_URL_CACHE_CHARS and len(_DATA_URLS) > 1:
+            _DATA_URLS.popitem(last=False)
+    return url
 
 
 @functools.lru_cache(maxsize=64)
