@@ -6,6 +6,7 @@ These call LiteLLM directly (no app), so a failure here means the fake, not the 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import threading
 import time
@@ -21,6 +22,7 @@ import pytest  # noqa: E402
 from litellm.exceptions import MidStreamFallbackError  # noqa: E402
 from openai import APIStatusError  # noqa: E402
 
+from tests import media  # noqa: E402
 from tests.fake_provider import FakeProvider, stream_reply  # noqa: E402
 
 litellm.suppress_debug_info = True
@@ -333,3 +335,171 @@ def test_stop_returns_promptly_while_a_request_hangs() -> None:
     assert time.monotonic() - started < 2
     caller.join(2)
     assert not caller.is_alive() and errors, "the caller is released with an error"
+
+
+# ---- images and files in a message ----------------------------------------------------------------------
+
+PNG = media.png()
+JPEG = media.jpeg(color=media.BLUE)
+PDF = media.pdf("Quarterly report")
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def data_url(mime_type: str, data: bytes) -> str:
+    return f"data:{mime_type};base64,{b64(data)}"
+
+
+def test_openai_images_and_files_are_recorded_byte_for_byte_in_order_and_the_text_is_unchanged(
+    p: FakeProvider,
+) -> None:
+    audio = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
+    body = {
+        "model": "fake-local-1",
+        "messages": [
+            {"role": "developer", "content": "Be brief."},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Look at "},
+                    {"type": "image_url", "image_url": {"url": data_url("image/png", PNG), "detail": "auto"}},
+                    {"type": "text", "text": "these two"},
+                    {"type": "file", "file": {"file_data": data_url("application/pdf", PDF), "filename": "r.pdf"}},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}},
+                    {"type": "file", "file": {"file_id": "file-abc", "filename": "old.pdf"}},
+                    audio,
+                ],
+            },
+            {"role": "assistant", "content": None, "tool_calls": []},
+        ],
+    }
+    response = httpx.post(f"{p.openai_base}/chat/completions", json=body, headers={"Authorization": "Bearer k"})
+    assert response.status_code == 200
+    # The replies read only the text parts, joined as before.
+    assert response.json()["choices"][0]["message"]["content"] == "Fake title Look at these"
+    [request] = p.requests
+    assert request.messages == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Look at these two"},
+        {"role": "assistant", "content": ""},
+    ]
+    assert request.parts == [
+        [{"kind": "text", "text": "Be brief."}],
+        [
+            {"kind": "text", "text": "Look at "},
+            {"kind": "image", "mime_type": "image/png", "data": PNG},
+            {"kind": "text", "text": "these two"},
+            {"kind": "file", "mime_type": "application/pdf", "filename": "r.pdf", "data": PDF},
+            {"kind": "image", "url": "https://example.com/cat.jpg"},
+            {"kind": "file", "file_id": "file-abc", "filename": "old.pdf"},
+            {"kind": "other", "part": audio},
+        ],
+        [],
+    ]
+    assert [part["kind"] for part in request.media()] == ["image", "file", "image", "file", "other"]
+    assert request.media("system") == [] and request.media("assistant") == []
+
+
+def test_gemini_inline_data_is_recorded_byte_for_byte_in_either_spelling(p: FakeProvider) -> None:
+    call = {"functionCall": {"name": "lookup", "args": {}}}
+    body = {
+        "systemInstruction": {"parts": [{"text": "Be brief."}]},
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"text": "Compare "},
+                    {"inline_data": {"mime_type": "image/png", "data": b64(PNG)}},
+                    {"inlineData": {"mimeType": "image/jpeg", "data": b64(JPEG)}},
+                    {"text": "with the report"},
+                    {"inline_data": {"data": b64(PDF), "mime_type": "application/pdf"}},
+                    {"file_data": {"mime_type": "application/pdf", "file_uri": "https://g.co/files/abc"}},
+                    {"fileData": {"fileUri": "https://g.co/files/def"}},
+                ],
+            },
+            {"role": "model", "parts": [call]},
+        ],
+    }
+    response = httpx.post(f"{p.gemini_base}/models/gemini-2.5-flash:generateContent", json=body, params={"key": "k"})
+    assert response.status_code == 200
+    assert response.json()["candidates"][0]["content"]["parts"][0]["text"] == "Fake title Compare with the"
+    [request] = p.requests
+    assert request.messages == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Compare with the report"},
+        {"role": "assistant", "content": ""},
+    ]
+    assert request.parts[1:] == [
+        [
+            {"kind": "text", "text": "Compare "},
+            {"kind": "image", "mime_type": "image/png", "data": PNG},
+            {"kind": "image", "mime_type": "image/jpeg", "data": JPEG},
+            {"kind": "text", "text": "with the report"},
+            # Gemini's inline data carries no file name.
+            {"kind": "file", "mime_type": "application/pdf", "filename": None, "data": PDF},
+            {"kind": "file", "mime_type": "application/pdf", "uri": "https://g.co/files/abc"},
+            {"kind": "file", "mime_type": None, "uri": "https://g.co/files/def"},
+        ],
+        [{"kind": "other", "part": call}],
+    ]
+    assert request.media("user")[0]["data"] == PNG
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,not base64!"}},
+        {"type": "file", "file": {"file_data": "data:application/pdf;base64,%%%", "filename": "x.pdf"}},
+    ],
+)
+def test_inline_data_that_is_not_base64_is_kept_as_sent_not_decoded(p: FakeProvider, part: dict[str, Any]) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}, part]}]}
+    assert httpx.post(f"{p.openai_base}/chat/completions", json=body).status_code == 200
+    assert p.requests[0].parts == [[{"kind": "text", "text": "hi"}, {"kind": "other", "part": part}]]
+
+
+ATTACHED: list[dict[str, Any]] = [
+    {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What is in these?"},
+            {"type": "image_url", "image_url": {"url": data_url("image/png", PNG)}},
+            {"type": "file", "file": {"file_data": data_url("application/pdf", PDF), "filename": "a.pdf"}},
+        ],
+    }
+]
+
+
+def test_litellm_sends_a_gemini_model_images_and_pdfs_as_inline_data_and_the_fake_records_their_bytes(
+    p: FakeProvider,
+) -> None:
+    chunks = asyncio.run(collect(GEMINI, p.gemini_base, ATTACHED))
+    assert "".join(text_of(chunks)) == "You said: What is in these?. (I received 1 messages: user)"
+    [request] = p.requests
+    # What LiteLLM really puts on the wire: snake_case inline_data, no file name.
+    assert request.body["contents"][0]["parts"] == [
+        {"text": "What is in these?"},
+        {"inline_data": {"data": b64(PNG), "mime_type": "image/png"}},
+        {"inline_data": {"data": b64(PDF), "mime_type": "application/pdf"}},
+    ]
+    assert request.media() == [
+        {"kind": "image", "mime_type": "image/png", "data": PNG},
+        {"kind": "file", "mime_type": "application/pdf", "filename": None, "data": PDF},
+    ]
+
+
+def test_litellm_sends_an_openai_model_images_and_pdfs_as_data_urls_and_the_fake_records_their_bytes(
+    p: FakeProvider,
+) -> None:
+    chunks = asyncio.run(collect(OPENAI, p.openai_base, ATTACHED))
+    assert "".join(text_of(chunks)) == "You said: What is in these?. (I received 1 messages: user)"
+    [request] = p.requests
+    assert request.parts == [
+        [
+            {"kind": "text", "text": "What is in these?"},
+            {"kind": "image", "mime_type": "image/png", "data": PNG},
+            {"kind": "file", "mime_type": "application/pdf", "filename": "a.pdf", "data": PDF},
+        ]
+    ]

@@ -10,6 +10,9 @@ last user message trigger failures:
 - `[[drop]]` streams two chunks of text, then cuts the connection mid-body.
 
 An API key of `bad-key` gets the provider's real "invalid API key" response.
+
+Every request is recorded (`FakeProvider.requests`): its messages as text, and each message's parts, images and
+files byte for byte, in the same shape for both formats (`RecordedRequest.parts`, `.media()`).
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fake_provider.gemini_wire import GEMINI_PATH, GeminiWire, normalize_gemini
-from tests.fake_provider.openai_wire import OPENAI_CHAT_PATHS, OPENAI_MODELS_PATHS, OpenAIWire, normalize_openai
-from tests.fake_provider.wire import BAD_KEY, MODELS, Disconnected, stream_reply
+from tests.fake_provider.gemini_wire import GEMINI_PATH, GeminiWire, read_gemini
+from tests.fake_provider.openai_wire import OPENAI_CHAT_PATHS, OPENAI_MODELS_PATHS, OpenAIWire, read_openai
+from tests.fake_provider.wire import BAD_KEY, MODELS, Disconnected, Part, stream_reply
 
-__all__ = ["BAD_KEY", "MODELS", "FakeProvider", "RecordedRequest", "stream_reply"]
+__all__ = ["BAD_KEY", "MODELS", "FakeProvider", "Part", "RecordedRequest", "stream_reply"]
 
 
 @dataclass
@@ -43,13 +46,27 @@ class RecordedRequest:
     stream: bool
     """Whether a streamed reply was asked for."""
     messages: list[dict[str, str]]
-    """`[{"role": "system"|"user"|"assistant", "content": str}]`, whichever format was sent."""
+    """`[{"role": "system"|"user"|"assistant", "content": str}]`, whichever format was sent; `content` is the
+    message's text parts joined (images and files leave no trace in it)."""
     method: str = "POST"
     model: str | None = None
     """The model asked for: the body's `model` (OpenAI) or the path's `models/{model}` (Gemini)."""
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     """Request headers, names lowercased."""
+    parts: list[list[Part]] = field(default_factory=list)
+    """Message by message (`parts[i]` belongs to `messages[i]`), every part in the order sent: text, images and
+    files with their bytes decoded (see `tests.fake_provider.wire.Part` for the shapes)."""
+
+    def media(self, role: str | None = None) -> list[Part]:
+        """The images and files of every message (of `role`'s messages only, if given), in the order sent."""
+        return [
+            part
+            for message, message_parts in zip(self.messages, self.parts, strict=True)
+            if role is None or message["role"] == role
+            for part in message_parts
+            if part["kind"] != "text"
+        ]
 
 
 class _Server(ThreadingHTTPServer):
@@ -103,11 +120,11 @@ class _Handler(OpenAIWire, GeminiWire):
         gemini = GEMINI_PATH.match(path) if method == "POST" else None
         is_chat = method == "POST" and path in OPENAI_CHAT_PATHS
         if gemini:
-            messages = normalize_gemini(body)
+            messages, parts = read_gemini(body)
             stream = gemini["method"] == "streamGenerateContent"
             model: str | None = gemini["model"]
         else:
-            messages = normalize_openai(body) if is_chat else []
+            messages, parts = read_openai(body) if is_chat else ([], [])
             stream = bool(body.get("stream")) if is_chat else False
             model = str(body["model"]) if "model" in body else None
         api_key = self._api_key(query)
@@ -122,6 +139,7 @@ class _Handler(OpenAIWire, GeminiWire):
                 model=model,
                 query=query,
                 headers={name.lower(): value for name, value in self.headers.items()},
+                parts=parts,
             )
         )
         try:

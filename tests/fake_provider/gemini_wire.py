@@ -11,9 +11,13 @@ from tests.fake_provider.wire import (
     BAD_KEY,
     STATUS_MARKER,
     HandlerBase,
+    Part,
     count_tokens,
+    decode_base64,
     last_user_text,
     stream_reply,
+    text_of_parts,
+    text_part,
     title_reply,
 )
 
@@ -35,32 +39,64 @@ _GEMINI_ERRORS: dict[int, tuple[str, str]] = {
 }
 
 
-def _parts_text(parts: Any) -> str:
-    """The joined texts of Gemini `parts` (non-text parts such as function calls contribute nothing)."""
+def _either(part: dict[str, Any], snake: str, camel: str) -> Any:
+    """A field LiteLLM or a client may spell in snake_case or camelCase (protobuf JSON accepts both)."""
+    return part[snake] if snake in part else part.get(camel)
+
+
+def _part(part: dict[str, Any]) -> Part:
+    """One Gemini part as a recorded `Part`."""
+    if "text" in part:
+        return text_part(part["text"])
+    inline = _either(part, "inline_data", "inlineData")
+    if isinstance(inline, dict):
+        mime_type = _either(inline, "mime_type", "mimeType")
+        data = decode_base64(inline.get("data"))
+        if isinstance(mime_type, str) and data is not None:
+            if mime_type.startswith("image/"):
+                return {"kind": "image", "mime_type": mime_type, "data": data}
+            return {"kind": "file", "mime_type": mime_type, "filename": None, "data": data}
+    reference = _either(part, "file_data", "fileData")
+    if isinstance(reference, dict):
+        uri = _either(reference, "file_uri", "fileUri")
+        if isinstance(uri, str):
+            return {"kind": "file", "mime_type": _either(reference, "mime_type", "mimeType"), "uri": uri}
+    return {"kind": "other", "part": part}
+
+
+def gemini_parts(parts: Any) -> list[Part]:
+    """A Gemini `parts` list as recorded parts, in order."""
     if not isinstance(parts, list):
-        return ""
-    return "".join(str(part.get("text", "")) for part in parts if isinstance(part, dict) and "text" in part)
+        return []
+    return [_part(part) for part in parts if isinstance(part, dict)]
 
 
-def normalize_gemini(body: dict[str, Any]) -> list[dict[str, str]]:
-    """A Gemini body's system instruction and `contents` as `[{"role", "content"}]` (model → assistant)."""
-    result = []
-    system = body.get("system_instruction") or body.get("systemInstruction")
+def read_gemini(body: dict[str, Any]) -> tuple[list[dict[str, str]], list[list[Part]]]:
+    """A Gemini body's system instruction and `contents` as `[{"role", "content"}]` (model → assistant, content
+    the joined texts), and, message by message, all their parts (see `Part`)."""
+    normalized: list[dict[str, str]] = []
+    parts: list[list[Part]] = []
+
+    def add(role: str, content_parts: list[Part]) -> None:
+        normalized.append({"role": role, "content": text_of_parts(content_parts)})
+        parts.append(content_parts)
+
+    system = _either(body, "system_instruction", "systemInstruction")
     if isinstance(system, dict):
-        result.append({"role": "system", "content": _parts_text(system.get("parts"))})
+        add("system", gemini_parts(system.get("parts")))
     contents = body.get("contents")
     if isinstance(contents, list):
         for content in contents:
             if not isinstance(content, dict):
                 continue
             role = str(content.get("role", "user"))
-            result.append(
-                {
-                    "role": "assistant" if role == "model" else role,
-                    "content": _parts_text(content.get("parts")),
-                }
-            )
-    return result
+            add("assistant" if role == "model" else role, gemini_parts(content.get("parts")))
+    return normalized, parts
+
+
+def normalize_gemini(body: dict[str, Any]) -> list[dict[str, str]]:
+    """A Gemini body's system instruction and `contents` as `[{"role", "content"}]` (model → assistant)."""
+    return read_gemini(body)[0]
 
 
 class GeminiWire(HandlerBase):

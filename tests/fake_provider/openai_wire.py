@@ -12,9 +12,13 @@ from tests.fake_provider.wire import (
     MODELS,
     STATUS_MARKER,
     HandlerBase,
+    Part,
     count_tokens,
     last_user_text,
+    parse_data_url,
     stream_reply,
+    text_of_parts,
+    text_part,
     title_reply,
 )
 
@@ -43,21 +47,47 @@ _OPENAI_SERVER_ERROR = (
 )
 
 
-def _text_of(content: Any) -> str:
-    """The text of an OpenAI message content: a string, or a list of parts whose texts are joined."""
+def _part(part: dict[str, Any]) -> Part:
+    """One part of a content list as a recorded `Part`."""
+    kind = part.get("type")
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        inline = parse_data_url(url)
+        if inline:
+            return {"kind": "image", "mime_type": inline[0], "data": inline[1]}
+        if isinstance(url, str) and not url.startswith("data:"):
+            return {"kind": "image", "url": url}
+    elif kind == "file" and isinstance(part.get("file"), dict):
+        file: dict[str, Any] = part["file"]
+        filename = file.get("filename")
+        if "file_data" in file:
+            inline = parse_data_url(file["file_data"])
+            if inline:
+                return {"kind": "file", "mime_type": inline[0], "filename": filename, "data": inline[1]}
+        elif "file_id" in file:
+            return {"kind": "file", "file_id": file["file_id"], "filename": filename}
+    elif "text" in part:
+        return text_part(part["text"])
+    return {"kind": "other", "part": part}
+
+
+def content_parts(content: Any) -> list[Part]:
+    """An OpenAI message's content as its parts: a string is one text part; a list keeps its order."""
     if isinstance(content, str):
-        return content
+        return [text_part(content)]
     if isinstance(content, list):
-        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part)
-    return ""
+        return [_part(part) for part in content if isinstance(part, dict)]
+    return []
 
 
-def normalize_openai(body: dict[str, Any]) -> list[dict[str, str]]:
-    """An OpenAI chat body's `messages` as `[{"role", "content"}]` with content flattened to text."""
+def read_openai(body: dict[str, Any]) -> tuple[list[dict[str, str]], list[list[Part]]]:
+    """An OpenAI chat body's `messages` as `[{"role", "content"}]` with content flattened to its text, and,
+    message by message, all their parts (see `Part`)."""
     messages = body.get("messages")
     if not isinstance(messages, list):
-        return []
-    result = []
+        return [], []
+    normalized, parts = [], []
     for message in messages:
         if not isinstance(message, dict):
             continue
@@ -65,8 +95,15 @@ def normalize_openai(body: dict[str, Any]) -> list[dict[str, str]]:
         # The Agents SDK and newer OpenAI clients may send instructions as "developer".
         if role == "developer":
             role = "system"
-        result.append({"role": role, "content": _text_of(message.get("content"))})
-    return result
+        message_parts = content_parts(message.get("content"))
+        normalized.append({"role": role, "content": text_of_parts(message_parts)})
+        parts.append(message_parts)
+    return normalized, parts
+
+
+def normalize_openai(body: dict[str, Any]) -> list[dict[str, str]]:
+    """An OpenAI chat body's `messages` as `[{"role", "content"}]` with content flattened to text."""
+    return read_openai(body)[0]
 
 
 class OpenAIWire(HandlerBase):

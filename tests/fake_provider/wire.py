@@ -1,9 +1,11 @@
-"""What the fake provider's two wire formats share: its constants, the markers' pattern, the reply texts and
-how they are cut into chunks, and `HandlerBase`, the HTTP plumbing of one request (JSON answers, chunked event
-streams, pauses, hangs and cuts)."""
+"""What the fake provider's two wire formats share: its constants, the markers' pattern, the recorded parts of
+a message (`Part`) and data URLs, the reply texts and how they are cut into chunks, and `HandlerBase`, the HTTP
+plumbing of one request (JSON answers, chunked event streams, pauses, hangs and cuts)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import re
@@ -12,6 +14,7 @@ import socket
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote_to_bytes
 
 if TYPE_CHECKING:
     from tests.fake_provider import FakeProvider, _Server
@@ -28,6 +31,62 @@ HANG_SECONDS = 60.0
 WORDS_PER_CHUNK = 3
 
 STATUS_MARKER = re.compile(r"\[\[status:(\d{3})\]\]")
+
+Part = dict[str, Any]
+"""One part of a recorded message, in the order it was sent, whichever wire format carried it:
+
+- `{"kind": "text", "text": str}`;
+- `{"kind": "image", "mime_type": str, "data": bytes}`: an image sent inline (a data URL or Gemini's inline
+  data), `data` decoded from base64, byte for byte what was sent;
+- `{"kind": "image", "url": str}`: an image sent by address;
+- `{"kind": "file", "mime_type": str, "filename": str | None, "data": bytes}`: a file sent inline (OpenAI's
+  `file_data`, or Gemini's inline data of a type that is not an image: Gemini sends no file name);
+- `{"kind": "file", "file_id": str, "filename": str | None}` (OpenAI) or
+  `{"kind": "file", "mime_type": str | None, "uri": str}` (Gemini's `file_data`): a file sent by reference;
+- `{"kind": "other", "part": dict}`: anything else (a function call, audio, inline data that is not base64),
+  kept as sent so nothing is silently lost.
+
+Options beside the content (OpenAI's `detail`, for one) are not kept; `RecordedRequest.body` has them.
+"""
+
+
+def text_part(text: Any) -> Part:
+    """A text part."""
+    return {"kind": "text", "text": str(text)}
+
+
+def text_of_parts(parts: list[Part]) -> str:
+    """A message's text as the echo reads it: its text parts joined, everything else left out."""
+    return "".join(part["text"] for part in parts if part["kind"] == "text")
+
+
+def decode_base64(data: Any) -> bytes | None:
+    """Standard or URL-safe base64, strictly decoded; None if `data` is not base64."""
+    if not isinstance(data, str):
+        return None
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        try:
+            return base64.urlsafe_b64decode(data) if re.fullmatch(r"[A-Za-z0-9_-]*={0,2}", data) else None
+        except (binascii.Error, ValueError):
+            return None
+
+
+def parse_data_url(url: Any) -> tuple[str, bytes] | None:
+    """`data:<mime>[;params][;base64],<data>` as (mime type, decoded bytes); None if `url` is no data URL or its
+    base64 does not decode."""
+    if not isinstance(url, str) or not url.startswith("data:") or "," not in url:
+        return None
+    header, _, payload = url[len("data:") :].partition(",")
+    mime, *params = header.split(";")
+    if "base64" in params:
+        data = decode_base64(payload)
+        if data is None:
+            return None
+    else:
+        data = unquote_to_bytes(payload)
+    return mime or "text/plain", data
 
 
 def last_user_text(messages: list[dict[str, str]]) -> str:
