@@ -1,4 +1,5 @@
-// The page's only way to the local server: the access token, JSON calls and the ChatKit event stream.
+// The page's only way to the local server: the access token, JSON calls, the ChatKit event stream, and
+// attachment bytes up (with progress) and down.
 //
 // The token arrives once in the address (`/?token=…`), is kept in sessionStorage for reloads and removed
 // from the address bar so it does not linger in history or screenshots. Every call but `/health` carries
@@ -129,6 +130,55 @@ function dispatch(block, onEvent) {
     return; // a line we cannot read is skipped, not fatal
   }
   onEvent(event);
+}
+
+/**
+ * Send a file's bytes as an attachment's upload descriptor says (`{url, method, headers}`); resolves to the
+ * attachment as the server now has it, rejects with the server's sentence. XMLHttpRequest rather than fetch:
+ * only it reports upload progress, as `onProgress(fraction)`. Aborting `signal` cancels the upload.
+ */
+export function upload(descriptor, body, { onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(descriptor.method || 'PUT', localUrl(descriptor.url));
+    // The descriptor carries a capability for this one upload; the page's own token is the fallback.
+    const headers = { Authorization: `Bearer ${token}`, ...(descriptor.headers || {}) };
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    xhr.responseType = 'text';
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () => {
+      let parsed = null;
+      try {
+        parsed = JSON.parse(xhr.responseText);
+      } catch {
+        // not JSON: the generic sentence below
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && parsed) return resolve(parsed);
+      if (xhr.status === 401) unauthorized();
+      const message = typeof parsed?.error === 'string' ? parsed.error : '';
+      reject(new ApiError(message || `The app answered with an error (HTTP ${xhr.status}).`, xhr.status));
+    };
+    xhr.onerror = () => reject(new ApiError(UNREACHABLE));
+    xhr.onabort = () => reject(new DOMException('Cancelled', 'AbortError'));
+    if (signal?.aborted) return reject(new DOMException('Cancelled', 'AbortError'));
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(body);
+  });
+}
+
+// The server names its own address in upload URLs; when the page was opened under another loopback name
+// (localhost for 127.0.0.1), the same path on the page's own origin avoids a cross-origin request.
+function localUrl(url) {
+  const parsed = new URL(url, location.href);
+  return parsed.port === location.port ? parsed.pathname + parsed.search : parsed.href;
+}
+
+/** A file the server keeps (`/api/attachments/<id>/file`), as a Blob; rejects with the server's sentence. */
+export async function fetchBlob(path) {
+  const response = await send(path);
+  return response.blob();
 }
 
 /** `GET /health` (open): `{status, chat_ready}`. */

@@ -1,25 +1,40 @@
-// The built-in face's composer: the message box that grows with its text, the model picker, and the Send
-// button that becomes Stop while an answer streams. Enter sends, Shift+Enter starts a new line.
+// The built-in face's composer: the message box that grows with its text, the tray of attachments above it
+// (attachments.js), the paperclip and model picker, and the Send button that becomes Stop while an answer
+// streams. Enter sends, Shift+Enter starts a new line; a message may be text, attachments, or both.
 
 import { api } from './client.js';
 import { h, icon, toast } from './dom.js';
+import { createAttachments } from './attachments.js';
 import { PLACEHOLDER } from './starters.js';
 
-/** `canSend()` says whether a message may go now; `onSend(text)` sends it; `onStop()` stops the answer. */
+const SEND = 'Send';
+const WAITING = 'Sending when the uploads finish';
+
+/**
+ * `canSend()` says whether a message may go now; `onSend(text, attachments)` sends it (`attachments` are the
+ * uploaded attachments, as the server describes them); `onStop()` stops the answer.
+ */
 export function createComposer({ canSend, onSend, onStop }) {
   const textarea = h('textarea', { rows: 1, placeholder: PLACEHOLDER, 'aria-label': 'Message', class: 'composer-input' });
   const picker = h('select', { class: 'model-picker', 'aria-label': 'Model' });
-  const sendButton = h('button', { type: 'button', class: 'round-button send', 'aria-label': 'Send', disabled: true,
+  const sendButton = h('button', { type: 'button', class: 'round-button send', 'aria-label': SEND, disabled: true,
     onclick: () => sendFromComposer() }, icon('send'));
   const stopButton = h('button', { type: 'button', class: 'round-button stop', 'aria-label': 'Stop', hidden: true,
     onclick: () => onStop() }, icon('stop'));
-  const element = h('div', { class: 'composer' }, textarea,
-    h('div', { class: 'composer-bar' }, picker, h('span', { class: 'spacer' }), sendButton, stopButton));
+  const attachments = createAttachments({ onChange: () => updateSend(), onEmptied: () => textarea.focus() });
+  const element = h('div', { class: 'composer' }, attachments.tray, textarea,
+    h('div', { class: 'composer-bar' }, attachments.button, attachments.input, picker, h('span', { class: 'spacer' }),
+      sendButton, stopButton));
+  let waiting = false; // Send was pressed while files were still uploading
+
+  function updateSend() {
+    sendButton.disabled = waiting || !(textarea.value.trim() || attachments.count());
+  }
 
   function autosize() {
     textarea.style.height = 'auto';
     textarea.style.height = `${Math.min(textarea.scrollHeight, 220)}px`;
-    sendButton.disabled = !textarea.value.trim();
+    updateSend();
   }
   textarea.addEventListener('input', autosize);
   textarea.addEventListener('keydown', (event) => {
@@ -28,13 +43,40 @@ export function createComposer({ canSend, onSend, onStop }) {
       sendFromComposer();
     }
   });
+  // A pasted picture (a screenshot, a copied image) is attached. When the clipboard holds text as well, the
+  // text is what was meant: office programs put a picture of the copied cells beside the text.
+  textarea.addEventListener('paste', (event) => {
+    const data = event.clipboardData;
+    const files = [...(data?.files || [])];
+    if (!files.length || data.types.includes('text/plain')) return;
+    event.preventDefault();
+    attachments.add(files);
+  });
 
-  function sendFromComposer() {
-    const text = textarea.value;
-    if (!text.trim() || !canSend()) return;
+  function setWaiting(on) {
+    waiting = on;
+    textarea.readOnly = on;
+    element.classList.toggle('waiting', on);
+    sendButton.setAttribute('aria-label', on ? WAITING : SEND);
+    if (on) sendButton.title = `${WAITING}…`;
+    else sendButton.removeAttribute('title');
+    updateSend();
+  }
+
+  // Send waits for the uploads under way; a file that fails is dropped from the message with its sentence.
+  async function sendFromComposer() {
+    if (waiting || !canSend() || !(textarea.value.trim() || attachments.count())) return;
+    if (attachments.busy()) {
+      setWaiting(true);
+      while (attachments.busy()) await attachments.settled();
+      setWaiting(false);
+      if (!canSend() || !(textarea.value.trim() || attachments.count())) return;
+    }
+    const text = textarea.value.trim() ? textarea.value : '';
+    const files = attachments.take();
     textarea.value = '';
     autosize();
-    onSend(text);
+    onSend(text, files);
   }
 
   // The choice survives a reload of the list (after Settings change) while the model is still offered.
@@ -54,6 +96,9 @@ export function createComposer({ canSend, onSend, onStop }) {
   return {
     element,
     loadModels,
+    loadLimits: () => attachments.loadLimits(),
+    /** Attach files (dropped on the conversation). */
+    attach: (files) => attachments.add(files),
     /** The model picked for the next message, or '' for the server's default. */
     model: () => picker.value,
     setStreaming(on) {

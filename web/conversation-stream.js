@@ -3,8 +3,9 @@
 // back, so the rules can be checked on their own with made-up event sequences.
 //
 // A conversation is {thread, entries}: `thread` is the open thread's metadata (null for a new chat) and each
-// entry is {item, pending, stopped} in display order. A stream is the answer being streamed:
-// {threadId, userId, userEntry, text, assistant, failed, stopped}.
+// entry is {item, pending, stopped} in display order; a question's item carries its `attachments` as the
+// server describes them. A stream is the answer being streamed:
+// {threadId, userId, userEntry, text, attachments, assistant, failed, stopped}.
 
 /** The text of a message item: its content parts' texts, joined. */
 export function textOf(item) {
@@ -33,15 +34,17 @@ export function entryById(conversation, id) {
 
 /**
  * A stream about to start: an empty answer is added at once so the user sees it coming. `threadId` is null
- * until the server creates the thread; `userId` is the question answered again when retrying; `userEntry`
- * and `text` are the question just sent (not saved yet), kept to send it again if the answer fails.
+ * until the server creates the thread; `userId` is the question answered again when retrying; `userEntry`,
+ * `text` and `attachments` are the question just sent (not saved yet), kept to send it again if the answer fails.
  */
-export function startStream(conversation, { threadId = null, userId = null, userEntry = null, text = null } = {}) {
+export function startStream(conversation,
+  { threadId = null, userId = null, userEntry = null, text = null, attachments = [] } = {}) {
   return {
     threadId,
     userId,
     userEntry,
     text,
+    attachments,
     assistant: addEntry(conversation, { type: 'assistant_message', id: null, content: [] }, { pending: true }),
     failed: null,
     stopped: false,

@@ -1,8 +1,9 @@
-// The built-in face's message area: draws the conversation's entries (questions as text, answers as safe
-// Markdown with copy and retry), the start screen, "Loading…" and the error line with its Retry button, and
-// keeps the view at the newest message while the reader is there.
+// The built-in face's message area: draws the conversation's entries (questions as text with their
+// attachments, answers as safe Markdown with copy and retry), the start screen, "Loading…" and the error line
+// with its Retry button, and keeps the view at the newest message while the reader is there.
 
 import { h, icon, toast } from './dom.js';
+import { messageAttachments } from './attachments-view.js';
 import { renderMarkdown } from './markdown.js';
 import { GREETING, PROMPTS } from './starters.js';
 import { textOf } from './conversation-stream.js';
@@ -42,7 +43,7 @@ export function createConversationView({ onPrompt, onRetry }) {
     const parts = nodes.get(entry);
     parts.el.dataset.id = item.id || '';
     if (item.type === 'user_message') {
-      parts.bubble.textContent = textOf(item);
+      renderQuestion(item, parts);
       return;
     }
     const text = textOf(item);
@@ -52,6 +53,19 @@ export function createConversationView({ onPrompt, onRetry }) {
       parts.md.replaceChildren(renderMarkdown(text));
     }
     parts.stoppedNote.hidden = !entry.stopped;
+  }
+
+  // The attachments are drawn again only when they change: the saved question that replaces the one shown at
+  // send time has the same ones, and its pictures must not blink.
+  function renderQuestion(item, parts) {
+    const text = textOf(item);
+    const attachments = item.attachments || [];
+    parts.bubble.textContent = text;
+    parts.bubble.hidden = !text && attachments.length > 0;
+    const key = attachments.map((a) => a.id).join(' ');
+    if (key === parts.attachmentsKey) return;
+    parts.attachmentsKey = key;
+    parts.files.replaceChildren(...(attachments.length ? [messageAttachments(attachments)] : []));
   }
 
   // Deltas arrive faster than the screen redraws: an answer is drawn at most once a frame.
@@ -71,7 +85,8 @@ export function createConversationView({ onPrompt, onRetry }) {
     let parts;
     if (entry.item.type === 'user_message') {
       const bubble = h('div', { class: 'bubble' });
-      parts = { bubble, el: h('div', { class: 'msg msg-user' }, bubble) };
+      const files = h('div', { class: 'msg-files' });
+      parts = { bubble, files, attachmentsKey: '', el: h('div', { class: 'msg msg-user' }, files, bubble) };
     } else {
       const md = h('div', { class: 'md' });
       const copy = h('button', { type: 'button', class: 'icon-button small copy', 'aria-label': 'Copy answer',

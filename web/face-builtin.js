@@ -1,10 +1,12 @@
 // The built-in face: a small chat UI of this app's own over the same /chatkit protocol, used when ChatKit
 // cannot be loaded (offline, firewall) or when the user picks private mode. This module lays the face out and
 // wires its parts: the conversation list (thread-list.js), the messages (conversation-view.js), the composer
-// (composer.js), and the answer streams whose events conversation-stream.js turns into the conversation.
+// (composer.js) with its attachments (attachments.js, which also takes files dropped on the conversation), and
+// the answer streams whose events conversation-stream.js turns into the conversation.
 
 import { chatkit, chatkitStream, health } from './client.js';
 import { h, icon, toast } from './dom.js';
+import { watchDrops } from './attachments.js';
 import { createComposer } from './composer.js';
 import {
   addEntry, applyStreamEvent, entryById, finishStream, newConversation, removeEntry, startStream,
@@ -42,7 +44,7 @@ export function mountBuiltin(root, { reason, openSettings }) {
   });
   const composer = createComposer({
     canSend: () => !stream && !locked(),
-    onSend: (text) => send(text),
+    onSend: (text, attachments) => send(text, attachments),
     onStop: () => stop(),
   });
 
@@ -59,17 +61,19 @@ export function mountBuiltin(root, { reason, openSettings }) {
       : null,
     starting);
   const scrim = h('div', { class: 'scrim', onclick: () => setSidebar(false) });
+  const chat = h('main', { class: 'chat' },
+    h('header', { class: 'topbar' }, toggle, title,
+      h('button', { type: 'button', class: 'icon-button settings-button', 'aria-label': 'Settings',
+        title: 'Settings', onclick: () => openSettings() }, icon('gear'))),
+    view.element,
+    h('div', { class: 'composer-area' }, lockedNote, composer.element, note));
+  watchDrops(chat, { enabled: () => !locked(), onFiles: (files) => composer.attach(files) });
   const face = h(
     'div',
     { class: 'builtin', dataset: { sidebar: 'closed' } },
     threadList.sidebar,
     scrim,
-    h('main', { class: 'chat' },
-      h('header', { class: 'topbar' }, toggle, title,
-        h('button', { type: 'button', class: 'icon-button settings-button', 'aria-label': 'Settings',
-          title: 'Settings', onclick: () => openSettings() }, icon('gear'))),
-      view.element,
-      h('div', { class: 'composer-area' }, lockedNote, composer.element, note)),
+    chat,
     threadList.confirmDialog,
   );
   root.replaceChildren(face);
@@ -176,15 +180,17 @@ export function mountBuiltin(root, { reason, openSettings }) {
     stream.controller.abort();
   }
 
-  function send(text) {
+  // `attachments` are the uploaded ones, as the server described them; the question shows them at once. A
+  // message of attachments alone has no text part at all (the server accepts that), rather than an empty one.
+  function send(text, attachments = []) {
+    const content = text ? [{ type: 'input_text', text }] : [];
     const input = {
-      content: [{ type: 'input_text', text }],
-      attachments: [],
+      content,
+      attachments: attachments.map((a) => a.id),
       inference_options: composer.model() ? { model: composer.model() } : {},
     };
-    const userEntry = show({ type: 'user_message', id: null, content: [{ type: 'input_text', text }] },
-      { pending: true });
-    const asked = { userEntry, text };
+    const userEntry = show({ type: 'user_message', id: null, content, attachments }, { pending: true });
+    const asked = { userEntry, text, attachments };
     if (conversation.thread) run('threads.add_user_message', { thread_id: conversation.thread.id, input }, asked);
     else run('threads.create', { input }, asked);
   }
@@ -239,9 +245,9 @@ export function mountBuiltin(root, { reason, openSettings }) {
       view.showError(s.failed, () => {
         if (user && conversation.thread) {
           retryAfter(user);
-        } else if (s.text) {
+        } else if (s.text || s.attachments.length) {
           if (s.userEntry) drop(s.userEntry);
-          send(s.text);
+          send(s.text, s.attachments);
         }
       });
     }
@@ -273,6 +279,7 @@ export function mountBuiltin(root, { reason, openSettings }) {
   threadList.render();
   watchHealth();
   composer.loadModels();
+  composer.loadLimits();
   threadList.load();
   if (!NARROW.matches) composer.focus();
 
