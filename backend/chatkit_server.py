@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
-from agents import Agent, ModelSettings, RunConfig, Runner
+from agents import Agent, ModelSettings, RunConfig, Runner, TResponseInputItem
 from agents.models.fake_id import FAKE_RESPONSES_ID
 from chatkit.agents import AgentContext, ThreadItemConverter, stream_agent_response
 from chatkit.errors import CustomStreamError
@@ -71,6 +71,18 @@ class Converter(ThreadItemConverter):
         return EasyInputMessageParam(
             type="message", role="assistant", content="".join(part.text for part in item.content)
         )
+
+    async def user_message_to_input(
+        self, item: UserMessageItem, is_last_message: bool = True
+    ) -> TResponseInputItem | list[TResponseInputItem] | None:
+        # Files sent without a word would go with an empty text part first, which Anthropic refuses.
+        converted = await super().user_message_to_input(item, is_last_message)
+        for message in converted if isinstance(converted, list) else [converted]:
+            data = cast(dict[str, Any], message)
+            content = data.get("content") if isinstance(data, dict) else None
+            if isinstance(content, list) and len(content) > 1:
+                data["content"] = [p for p in content if not (p.get("type") == "input_text" and not p.get("text"))]
+        return converted
 
     async def attachment_to_message_content(self, attachment: Attachment) -> ResponseInputContentParam:
         try:

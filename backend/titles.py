@@ -23,8 +23,10 @@ def tidy(reply: str) -> str:
 
 
 def typed_text(message: UserMessageItem) -> str:
-    """What the user typed in a message (its text parts, joined), which titles are made from."""
-    return "".join(part.text for part in message.content if isinstance(part, UserMessageTextContent)).strip()
+    """What the user typed in a message (its text parts, joined), which titles are made from; for files sent
+    without a word, their names."""
+    text = "".join(part.text for part in message.content if isinstance(part, UserMessageTextContent)).strip()
+    return text or ", ".join(attachment.name for attachment in message.attachments)
 
 
 def fallback_title(message: str, words: int = 6) -> str:

@@ -96,6 +96,8 @@ def _show(url: str, launched: float, settings: SettingsFile | None) -> int:
 
     window.events.loaded += loaded
     _close_on_signals(window)
+    # Saving an attachment is a download; engines refuse downloads unless this is on.
+    webview.settings["ALLOW_DOWNLOADS"] = True
     try:
         webview.start(gui=_preferred_gui(), private_mode=True, icon=str(ICON))
     except WebViewException:

@@ -7,9 +7,12 @@ six words of the message, with an ellipsis when there are more, or "New chat" fo
 
 from __future__ import annotations
 
-import pytest
+from datetime import datetime
 
-from backend.titles import MAX_LENGTH, fallback_title, tidy
+import pytest
+from chatkit.types import FileAttachment, InferenceOptions, UserMessageItem, UserMessageTextContent
+
+from backend.titles import MAX_LENGTH, fallback_title, tidy, typed_text
 
 
 def test_a_plain_reply_is_the_title_as_it_is() -> None:
@@ -97,3 +100,22 @@ def test_a_fallback_title_cut_to_80_characters_still_ends_with_an_ellipsis() -> 
     title = fallback_title("Supercalifragilisticexpialidocious " * 7)
     assert len(title) <= 80
     assert title.endswith("…")
+
+
+def _message(text: str, *names: str) -> UserMessageItem:
+    return UserMessageItem(
+        id="msg_1",
+        thread_id="thr_1",
+        created_at=datetime(2026, 1, 1),
+        content=[UserMessageTextContent(text=text)] if text else [],
+        attachments=[FileAttachment(id=f"atc_{n}", name=name, mime_type="text/plain") for n, name in enumerate(names)],
+        inference_options=InferenceOptions(),
+    )
+
+
+def test_a_title_is_made_from_what_the_user_typed_not_the_files_names() -> None:
+    assert typed_text(_message("  Summarise this report ", "q3.pdf")) == "Summarise this report"
+
+
+def test_files_sent_without_a_word_are_titled_by_their_names() -> None:
+    assert typed_text(_message("", "q3.pdf", "chart.png")) == "q3.pdf, chart.png"
