@@ -41,6 +41,14 @@ def _open_history(store: JsonFileStore) -> None:
     store.open()
 
 
+async def _sweep_hourly(files: AttachmentFiles) -> None:
+    """Attachments uploaded but never sent go after a day: looked for after start (off its path) and every hour,
+    for an app left running for days."""
+    while True:
+        await asyncio.to_thread(files.sweep)
+        await asyncio.sleep(3600)
+
+
 def create_app(config: AppConfig) -> FastAPI:
     """Build the app for one launch (one data folder, one token, one port)."""
     logging.getLogger("chatkit").addFilter(_not_a_failed_save)
@@ -54,10 +62,9 @@ def create_app(config: AppConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(_open_history, store)
         loader.start()
-        # Attachments uploaded but never sent go after a day; looked for once per launch, off the start path.
-        sweep = asyncio.create_task(asyncio.to_thread(attachments_folder.sweep))
+        sweeping = asyncio.create_task(_sweep_hourly(attachments_folder))
         yield
-        await sweep
+        sweeping.cancel()
         store.flush()
 
     app = FastAPI(title="ChatKit Desktop", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
