@@ -288,6 +288,25 @@ def test_the_second_turn_still_carries_the_first_turns_files(openai_app: Running
     ]
 
 
+@pytest.mark.parametrize("which", ["openai_app", "gemini_app"])
+def test_files_sent_without_a_word_reach_the_model_with_no_empty_text_and_name_the_thread(
+    which: str, request: pytest.FixtureRequest, fake: FakeProvider
+) -> None:
+    app: RunningApp = request.getfixturevalue(which)
+    image = upload(app, "holiday-cat.png", PNG, "image/png")
+    fake.clear()
+    events = send(app, "", [image["id"]])
+    assert events_of(events, "thread.item.done"), [e["type"] for e in events]
+    [parts] = sent_user_parts(fake)
+    assert {"kind": "text", "text": ""} not in parts, "no empty text part (Anthropic refuses one)"
+    # LiteLLM itself adds a blank text part after Gemini's inline data (Gemini wants a text); OpenAI gets none.
+    blank = [{"kind": "text", "text": " "}] if which == "gemini_app" else []
+    assert parts == [{"kind": "image", "mime_type": "image/png", "data": PNG}, *blank]
+    titled = [r for r in fake.requests if not r.stream]
+    assert titled and any("holiday-cat.png" in m["content"] for m in titled[-1].messages), "titled by the file's name"
+    assert app.call("threads.get_by_id", thread_id=thread_id_of(events))["title"]
+
+
 def test_each_image_type_reaches_the_model_with_its_own_type(app: RunningApp, fake: FakeProvider) -> None:
     images = {
         "image/png": media.png(),
