@@ -49,9 +49,9 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_COUNT = 10
 UNSENT_LIFETIME_S = 24 * 3600
 META = "meta.json"
-SUMMARY = (
-    f"{filetypes.KINDS_SENTENCE[0].upper()}{filetypes.KINDS_SENTENCE[1:]}, up to 20 MB each, {MAX_COUNT} per message."
-)
+MB_LIMIT = MAX_BYTES // 2**20
+SUMMARY = f"You can attach {filetypes.KINDS_SENTENCE}, up to {MB_LIMIT} MB each and {MAX_COUNT} per message."
+_TOO_LARGE = "{name} is larger than " + f"{MB_LIMIT} MB, the limit for one file."
 _NOT_ON_WINDOWS = re.compile(r'[<>:"|?*]')
 # Where a stored image's preview lives, without this launch's port and signature (added when it is shown).
 STORED_PREVIEW = "http://127.0.0.1/api/attachments/{id}/preview"
@@ -95,7 +95,8 @@ def safe_name(name: str) -> str:
     if not name or name in (".", "..") or len(name.encode("utf-8")) > 200:
         raise AttachmentError("A file name must be between 1 and 200 bytes long.")
     if any(c in name for c in "/\\") or ".." in name or any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
-        raise AttachmentError(f"“{name.encode('ascii', 'replace').decode()}” is not a usable file name — rename it.")
+        shown = "".join(c if c.isprintable() else "?" for c in name)
+        raise AttachmentError(f"“{shown}” is not a usable file name — rename it.")
     return name
 
 
@@ -108,8 +109,8 @@ class AttachmentFiles:
 
     # ---- URLs --------------------------------------------------------------------------------------
 
-    def url(self, attachment_id: str, what: Literal["upload", "preview", "file"]) -> str:
-        """An attachment's route on this launch's server; preview and file URLs carry their signature."""
+    def url(self, attachment_id: str, what: Literal["upload", "preview"]) -> str:
+        """An attachment's route on this launch's server; a preview URL carries its signature."""
         base = f"http://127.0.0.1:{self.config.port}/api/attachments/{attachment_id}/{what}"
         return base if what == "upload" else f"{base}?sig={capability(self.config.token, what, attachment_id)}"
 
@@ -187,6 +188,13 @@ class AttachmentFiles:
         self._write_meta(uploaded)
         return uploaded
 
+    def too_large(self, attachment_id: str) -> AttachmentError:
+        """The refusal of bytes that went past the limit while arriving; a pending attachment is forgotten."""
+        meta = self.load(attachment_id)
+        if not meta.uploaded:
+            self.delete(attachment_id)
+        return AttachmentError(_TOO_LARGE.format(name=meta.name), status=413)
+
     def load(self, attachment_id: str) -> Meta:
         """An attachment's record; NotFoundError when there is none."""
         path = self._folder(attachment_id) / META
@@ -257,7 +265,7 @@ def _check_size(name: str, size: int) -> None:
     if size <= 0:
         raise AttachmentError(f"{name} is empty.")
     if size > MAX_BYTES:
-        raise AttachmentError(f"{name} is larger than 20 MB, the limit for one file.", status=413)
+        raise AttachmentError(_TOO_LARGE.format(name=name), status=413)
 
 
 def _stored_name(name: str) -> str:

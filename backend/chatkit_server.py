@@ -141,7 +141,10 @@ class ChatServer(ChatKitServer[Any]):
         llm = await self.model_layer()
         reader = Reader(
             images=llm.accepts_images(target),
-            pdf_documents=PROVIDERS.get(target.provider, PROVIDERS["openai"]).reads_pdf,
+            # An `openai/` model at another base URL is any OpenAI-compatible server (Ollama, LM Studio, vLLM, a
+            # gateway), which cannot be counted on to read a PDF document: it gets the text.
+            pdf_documents=PROVIDERS.get(target.provider, PROVIDERS["openai"]).reads_pdf
+            and not (target.provider == "openai" and target.api_base),
             image_tokens=llm.image_tokens,
         )
         if not reader.images and input_user_message and _has_images(input_user_message):

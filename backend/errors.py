@@ -52,13 +52,12 @@ def install_error_handlers(app: FastAPI) -> None:
         (Unauthorized, 401, None),
         (BodyTooLarge, 413, "The request is too large."),
         (StoreWriteError, 507, None),
-        (AttachmentError, 400, None),
     ]
     for exc_type, status, fixed in statuses:
 
         async def handler(_: Request, exc: Exception, status: int = status, fixed: str | None = fixed) -> Response:
             text = fixed or getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            return error_response(exc.status if isinstance(exc, AttachmentError) else status, sentence(text))
+            return error_response(status, sentence(text))
 
         app.add_exception_handler(exc_type, handler)
 
@@ -74,6 +73,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(400, malformed(exc.errors(include_input=False, include_url=False)))
         return error_response(400, malformed(exc.errors() if isinstance(exc, RequestValidationError) else []))
 
+    async def refused_attachment(_: Request, exc: Exception) -> Response:
+        # Already a sentence, often starting with the user's file name, which must stay exactly as they wrote it.
+        return error_response(exc.status if isinstance(exc, AttachmentError) else 400, str(exc))
+
+    app.add_exception_handler(AttachmentError, refused_attachment)
     app.add_exception_handler(OSError, unwritable)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(ValidationError, invalid)

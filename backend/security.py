@@ -116,7 +116,7 @@ class TokenOrCapability:
     (`{attachment_id}`): as the bearer for an upload (ChatKit's frame sends the descriptor's header), as `?sig=`
     for reading (a URL is all an `<img>` has)."""
 
-    purpose: Literal["upload", "preview", "file"]
+    purpose: Literal["upload", "preview"]
 
     async def __call__(self, request: Request) -> None:
         token: str = request.app.state.config.token
@@ -159,9 +159,10 @@ class SecurityMiddleware:
             return
         cap = self.upload_bytes + UPLOAD_SLACK_BYTES if upload else MAX_BODY_BYTES
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > cap):
-            too_large = f"The file is larger than {self.upload_bytes // 2**20} MB, the limit for one file."
-            await _refuse(scope, receive, send, 413, too_large if upload else "The request is too large.")
+        # An upload too large is refused by its route, which also forgets the attachment it was for; the cap on
+        # reading still holds.
+        if not upload and length is not None and (not length.isdigit() or int(length) > cap):
+            await _refuse(scope, receive, send, 413, "The request is too large.")
             return
         extra = [*SECURITY_HEADERS, *([(b"access-control-allow-origin", CHATKIT_CDN.encode())] if frame else [])]
         await self.app(scope, _capped(receive, cap), _with_headers(send, extra))

@@ -22,6 +22,7 @@ from backend import filetypes
 from backend.attachment_content import Reader, content_part
 from backend.attachments import MAX_BYTES, AttachmentError, AttachmentFiles, safe_name
 from backend.config import AppConfig
+from backend.security import capability
 from tests import media
 
 
@@ -160,7 +161,7 @@ def test_preview_and_file_urls_are_signed_for_this_launch_and_this_attachment(tm
     two = AttachmentFiles(AppConfig(tmp_path, token="launch-two", port=4321))
     assert one.url("atc_a", "preview") != two.url("atc_a", "preview")
     assert one.url("atc_a", "preview").split("sig=")[1] != one.url("atc_b", "preview").split("sig=")[1]
-    assert one.url("atc_a", "preview").split("sig=")[1] != one.url("atc_a", "file").split("sig=")[1]
+    assert one.url("atc_a", "preview").split("sig=")[1] != capability("launch-one", "upload", "atc_a")
     assert "launch-one" not in one.url("atc_a", "preview")
 
 

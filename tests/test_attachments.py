@@ -509,11 +509,13 @@ def test_a_file_is_never_shown_as_a_page_of_the_app(app: RunningApp) -> None:
             assert client.get(f"/api/attachments/{attachment['id']}/preview").status_code == 404, "no preview"
 
 
-def test_the_file_route_also_takes_the_signature_of_the_images_preview_url(app: RunningApp) -> None:
-    # The contract: `GET /api/attachments/<id>/file` with the bearer token (or `?sig=` from a preview URL).
+def test_a_preview_signature_opens_the_preview_only_and_never_the_download(app: RunningApp) -> None:
+    # A preview URL goes where the token must not (ChatKit's frame, an <img>): it grants the thumbnail and no more.
     image = upload(app, "cat.png", PNG, "image/png")
     sig = urlsplit(image["preview_url"]).query
-    served = httpx.get(f"{app.base}/api/attachments/{image['id']}/file?{sig}")
+    refused(httpx.get(f"{app.base}/api/attachments/{image['id']}/file?{sig}"), 401)
+    with app.client() as client:
+        served = client.get(f"/api/attachments/{image['id']}/file")
     assert served.status_code == 200 and served.content == PNG
 
 

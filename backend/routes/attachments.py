@@ -1,9 +1,9 @@
 """`/api/attachments/…`: the limits the page states, the second phase of an upload, and an attachment's bytes.
 
 The first phase (`attachments.create`) and removal (`attachments.delete`) are ChatKit protocol requests, answered
-by `answer` below for `POST /chatkit`. The limits want the app's token; the bytes' routes take the token or the
-capability signed for exactly that attachment and purpose (`security.TokenOrCapability`), which is what
-ChatKit's frame (for the upload) and an `<img>` tag (for a preview) can present.
+by `answer` below for `POST /chatkit`. The limits and downloads want the app's token; the upload and the preview
+take the token or the capability signed for exactly that attachment and purpose (`security.TokenOrCapability`),
+which is what ChatKit's frame (for the upload) and an `<img>` tag (for a preview) can present.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from starlette.datastructures import UploadFile
 
 from ..attachments import AttachmentError, AttachmentFiles, Meta, content_disposition, limits
 from ..dependencies import AttachmentsDep
-from ..security import TokenOrCapability, require_token
+from ..security import BodyTooLarge, TokenOrCapability, require_token
 
+# The bytes' routes, each with its own credential (below).
 router = APIRouter()
-# The limits are the page's to read, like any other API route.
+# The limits and downloads are the page's, like any other API route.
 limits_router = APIRouter(dependencies=[Depends(require_token)])
 
 # An attachment shown inline may only be an image, and even then it may run nothing.
@@ -41,12 +42,15 @@ async def attachment_limits() -> dict[str, object]:
 )
 async def upload(attachment_id: str, request: Request, files: AttachmentsDep) -> Response:
     """The bytes of an attachment created by `attachments.create`: raw (PUT), or a form's one file (POST)."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form(max_files=1)
-        part = next((value for value in form.values() if isinstance(value, UploadFile)), None)
-        data = await part.read() if part else b""
-    else:
-        data = await request.body()
+    try:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form(max_files=1)
+            part = next((value for value in form.values() if isinstance(value, UploadFile)), None)
+            data = await part.read() if part else b""
+        else:
+            data = await request.body()
+    except BodyTooLarge:
+        raise await asyncio.to_thread(files.too_large, attachment_id) from None
     meta = await asyncio.to_thread(files.upload, attachment_id, data)
     return Response(_serialize(files, meta), media_type="application/json")
 
@@ -60,7 +64,7 @@ async def preview(attachment_id: str, files: AttachmentsDep) -> Response:
     return FileResponse(files.path(meta), media_type=meta.mime_type, headers=_INLINE_HEADERS)
 
 
-@router.get("/api/attachments/{attachment_id}/file", dependencies=[Depends(TokenOrCapability("file"))])
+@limits_router.get("/api/attachments/{attachment_id}/file")
 async def download(attachment_id: str, files: AttachmentsDep) -> Response:
     """An attachment's bytes as a download with the user's file name (never shown inline on this origin)."""
     meta = await asyncio.to_thread(files.load, attachment_id)
