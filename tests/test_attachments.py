@@ -343,6 +343,38 @@ def test_ten_files_may_go_in_one_message(app: RunningApp, fake: FakeProvider) ->
     assert [part["data"] for part in fake.last_stream().media()] == pictures
 
 
+def test_a_model_that_cannot_read_images_says_so_before_anything_is_sent(
+    openai_app: RunningApp, fake: FakeProvider
+) -> None:
+    image = upload(openai_app, "cat.png", PNG, "image/png")
+    fake.clear()
+    message = user_input("What is in this picture?", model="openai/gpt-3.5-turbo") | {"attachments": [image["id"]]}
+    events = openai_app.stream("threads.create", input=message)
+    [error] = [event for event in events if event["type"] == "error"]
+    assert error["message"] == (
+        "gpt-3.5-turbo cannot read images — pick a model that can in the composer, or send the message without"
+        " the image."
+    )
+    assert not [request for request in fake.requests if request.stream], "nothing went to the model"
+
+
+def test_after_a_switch_to_a_model_that_cannot_see_earlier_images_go_as_their_names(
+    openai_app: RunningApp, fake: FakeProvider
+) -> None:
+    image = upload(openai_app, "cat.png", PNG, "image/png")
+    thread_id = thread_id_of(send(openai_app, "Look at my cat", [image["id"]]))
+    fake.clear()
+    follow_up = user_input("Describe it in words", model="openai/gpt-3.5-turbo")
+    events = openai_app.stream("threads.add_user_message", thread_id=thread_id, input=follow_up)
+    assert answer_text(events).startswith("You said: Describe it in words")
+    first, _ = sent_user_parts(fake)
+    assert texts(first) == [
+        "Look at my cat",
+        "[cat.png: an image, not shown to this model because it cannot read images]",
+    ]
+    assert fake.last_stream().media() == []
+
+
 @pytest.mark.parametrize(
     "which",
     [

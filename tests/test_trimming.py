@@ -266,3 +266,25 @@ def test_the_conversation_given_is_left_untouched(trim: Trimmer) -> None:
     kept, _ = trim.fit(items, "", window_for(trim, size(trim, items[-3:]) + 100))
     assert len(kept) < len(items)
     assert items == before, "trimming what is sent never changes the thread's own history"
+
+
+# ---- parts that are not text ---------------------------------------------------------------------------
+
+
+def with_image(text: str) -> Item:
+    """A user message with a picture: its text part, then an image part (which has no text to count)."""
+    item = user(text)
+    item["content"].append({"type": "input_image", "image_url": "data:image/png;base64,AAAA", "detail": "auto"})
+    return item
+
+
+def test_an_images_cost_counts_against_the_window_as_the_caller_says() -> None:
+    old = [with_image(words("question 1", 50)), assistant(words("answer 1", 50))]
+    newest = [user(words("question 2", 50))]
+    window = window_for(_pure(), 200 + 3 * SLACK_PER_ITEM)
+
+    free, dropped = trimming.fit_to_window(old + newest, _words_counter, "", window)
+    assert (free, dropped) == (old + newest, 0), "an image that costs nothing fits"
+
+    costly, dropped = trimming.fit_to_window(old + newest, _words_counter, "", window, lambda part: 1_000)
+    assert (costly, dropped) == (newest, 2), "a 1,000-token image does not: its whole turn goes"
