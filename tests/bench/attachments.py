@@ -4,8 +4,9 @@ disk of a thread with 20 images.
 
 Run: `uv run python tests/bench/attachments.py` (about a minute; `--runs N` per latency, default 10). It prints
 figures and asserts nothing. Everything runs on 127.0.0.1: `chatkit-desktop serve` (tests/harness.py) answering
-with `openai/fake-local-1` from the test suite's fake provider, which takes PDFs as documents (OpenAI's `file`
-part), so the whole PDF travels base64-encoded with every message of that thread.
+as OpenAI (`openai/gpt-4.1-mini`, reaching the test suite's fake provider through LiteLLM's `OPENAI_BASE_URL`),
+which takes PDFs as documents (OpenAI's `file` part): the whole PDF travels base64-encoded with every message
+of that thread.
 """
 
 from __future__ import annotations
@@ -33,14 +34,13 @@ from tests.bench.backend import (  # noqa: E402
     chatkit,
     code_version,
     first_token,
-    launch,
     median_ms,
     note,
     print_table,
     wait_chat_ready,
 )
 from tests.fake_provider import FakeProvider  # noqa: E402
-from tests.harness import RunningApp, user_input  # noqa: E402
+from tests.harness import RunningApp, start_app, user_input  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -171,7 +171,12 @@ def main() -> None:
     args = parser.parse_args()
     began, load_before = time.perf_counter(), os.getloadavg()[0]
     with FakeProvider().start() as fake, tempfile.TemporaryDirectory() as tmp:
-        app, _ = launch(Path(tmp), fake)
+        app = start_app(
+            Path(tmp),
+            CHATKIT_DESKTOP_MODEL="openai/gpt-4.1-mini",
+            OPENAI_BASE_URL=fake.openai_base,
+            OPENAI_API_KEY="sk-bench-0123456789",
+        )
         try:
             rows: list[Any] = figures(app, fake, args.runs)
         finally:
