@@ -20,7 +20,7 @@ from .config import AppConfig
 from .errors import install_error_handlers
 from .keys import SecretStore
 from .loader import BackgroundLoader
-from .routes import attachments, chat, models, pages, settings, unknown
+from .routes import attachments, chat, models, pages, search, settings, unknown
 from .security import SecurityMiddleware
 from .settings import SettingsFile
 from .shutdown import EndStreamsOnShutdown
@@ -65,7 +65,7 @@ def create_app(config: AppConfig) -> FastAPI:
         sweeping = asyncio.create_task(_sweep_hourly(attachments_folder))
         yield
         sweeping.cancel()
-        store.flush()
+        await asyncio.to_thread(store.close)
 
     app = FastAPI(title="ChatKit Desktop", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     stopping = asyncio.Event()
@@ -80,8 +80,8 @@ def create_app(config: AppConfig) -> FastAPI:
     app.state.keys = keys
     app.state.loader = loader
     install_error_handlers(app)
-    routers = (pages.router, chat.router, attachments.limits_router, attachments.router, settings.router, models.router)
-    for router in (*routers, unknown.router):
+    routers = (pages.router, chat.router, attachments.limits_router, attachments.router, search.router)
+    for router in (*routers, settings.router, models.router, unknown.router):
         app.include_router(router)
     app.mount("/", StaticFiles(directory=config.web_dir), name="web")
     return app

@@ -16,6 +16,7 @@ from .attachments import AttachmentError
 from .ids import InvalidIdError
 from .security import BodyTooLarge, Unauthorized
 from .store import ReadOnlyThreadError, StoreWriteError, UnsupportedError
+from .thread_index import SearchUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def install_error_handlers(app: FastAPI) -> None:
         (Unauthorized, 401, None),
         (BodyTooLarge, 413, "The request is too large."),
         (StoreWriteError, 507, None),
+        (SearchUnavailable, 503, None),
     ]
     for exc_type, status, fixed in statuses:
 

@@ -4,21 +4,20 @@ Layout and format are documented for users (README): `threads/<id>.json` =
 `{"schema_version": 1, "thread": {...}, "items": [...]}`. Writes are atomic and serialised per thread; a
 parsed file is reused while the file on disk is provably unchanged (`threadfile.ThreadFileCache`). Listing is
 served from an in-memory index that is rebuilt from the files at start (cheaply: only files whose size or mtime
-changed are parsed) and cached in `threads/index.json`.
+changed are parsed) and kept, with a full-text index of the messages, in `index.sqlite3` (`thread_index`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
-import json
 import logging
 import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,9 @@ from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata, UserMessageItem
 
 from .attachments import AttachmentFiles
-from .fileio import atomic_write_bytes, atomic_write_text
+from .fileio import atomic_write_bytes
 from .ids import ID_PATTERN, check_id, new_id
+from .thread_index import Listed, Source, SourceUnreadable, ThreadIndex
 from .threadfile import (
     NEWER_VERSION_REASON,
     CorruptThreadFile,
@@ -41,8 +41,6 @@ from .threadfile import (
 from .titles import typed_text
 
 log = logging.getLogger(__name__)
-
-INDEX_VERSION = 1
 
 
 class ReadOnlyThreadError(Exception):
@@ -70,13 +68,6 @@ class UnsupportedError(Exception):
     """A ChatKit feature this app does not offer yet (widget actions, client tools, dictation)."""
 
 
-@dataclass
-class _Entry:
-    thread: dict[str, Any]
-    mtime_ns: int
-    size: int
-
-
 class JsonFileStore(Store[Any]):
     """ChatKit `Store` over plain JSON files."""
 
@@ -84,75 +75,64 @@ class JsonFileStore(Store[Any]):
         self.root = data_dir / "threads"
         self.attachments = attachments
         self.corrupt_dir = self.root / "corrupt"
-        self.index_path = self.root / "index.json"
-        self._index: dict[str, _Entry] = {}
+        self.index = ThreadIndex(data_dir, self._index_source)
+        self._index: dict[str, Listed] = {}
         self._order: list[str] | None = None
         self._position: dict[str, int] = {}
         self._index_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self._dirty = False
         self._files = ThreadFileCache()
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Build the index from the files (using the cached index for files that did not change)."""
+        """Build the listing from the files, using the index's entries for files that did not change, and queue
+        for (re)indexing every thread whose file changed, appeared or went while the app was closed."""
         self.root.mkdir(parents=True, exist_ok=True)
-        cached = self._read_index_cache()
-        index: dict[str, _Entry] = {}
-        changed = False
+        # Replaced by index.sqlite3; left by an earlier version of the app.
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / "index.json").unlink()
+        cached, stale = self.index.open()
+        index: dict[str, Listed] = {}
+        changed: set[str] = set()
         with os.scandir(self.root) as entries:
             for entry in entries:
-                if not entry.name.endswith(".json") or entry.name == self.index_path.name:
-                    continue
                 thread_id = entry.name[: -len(".json")]
-                if not entry.is_file() or not ID_PATTERN.fullmatch(thread_id):
+                is_thread = entry.name.endswith(".json") and ID_PATTERN.fullmatch(thread_id)
+                if not is_thread or not entry.is_file():
                     continue
                 stat = entry.stat()
                 hit = cached.get(thread_id)
                 if hit and hit.mtime_ns == stat.st_mtime_ns and hit.size == stat.st_size:
                     index[thread_id] = hit
                     continue
-                changed = True
+                changed.add(thread_id)
                 parsed = self._read_file(thread_id)
                 if parsed is not None:
-                    index[thread_id] = _Entry(_listing(parsed), stat.st_mtime_ns, stat.st_size)
-        changed = changed or set(cached) != set(index)
+                    index[thread_id] = Listed(_listing(parsed), stat.st_mtime_ns, stat.st_size)
         with self._index_lock:
             self._index = index
             # Sorted now, at start, so that the first list the window asks for is as quick as the next.
             self._sort()
-            self._dirty = changed
-        self.flush()
+        self.index.changed(changed | (set(cached) - set(index)) | (stale & set(index)))
 
-    def flush(self) -> None:
-        """Write the index cache if it changed (at start and on clean shutdown; it is only a cache)."""
+    def close(self) -> None:
+        """Let the index finish its queued updates (at a clean exit; what is left is redone at the next start)."""
+        self.index.close()
+
+    def _index_source(self, thread_id: str) -> Source | None:
+        """What the index needs of a thread: its listing entry and items; None when the thread is gone.
+
+        A file that does not parse is not moved aside from here (it may be half-way through an edit by hand): the
+        index tries again later, and the next read for the user decides."""
         with self._index_lock:
-            if not self._dirty:
-                return
-            payload = {
-                "version": INDEX_VERSION,
-                "entries": {
-                    tid: {"mtime_ns": e.mtime_ns, "size": e.size, "thread": e.thread} for tid, e in self._index.items()
-                },
-            }
-            self._dirty = False
+            listed = self._index.get(thread_id)
         try:
-            atomic_write_text(self.index_path, json.dumps(payload, separators=(",", ":")))
-        except OSError as error:
-            log.warning("could not write the thread index cache (%s); it will be rebuilt next start", error)
-
-    def _read_index_cache(self) -> dict[str, _Entry]:
-        try:
-            payload = json.loads(self.index_path.read_text(encoding="utf-8"))
-            if payload.get("version") != INDEX_VERSION:
-                return {}
-            return {
-                tid: _Entry(e["thread"], int(e["mtime_ns"]), int(e["size"])) for tid, e in payload["entries"].items()
-            }
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return {}
+            parsed = self._read_file(thread_id, quarantine=False) if listed is not None else None
+        except CorruptThreadFile as error:
+            raise SourceUnreadable(str(error)) from None
+        return Source(listed, parsed.items) if listed is not None and parsed is not None else None
 
     # ---- ids -------------------------------------------------------------------------------------
 
@@ -171,8 +151,9 @@ class JsonFileStore(Store[Any]):
         with self._locks_guard:
             return self._locks.setdefault(thread_id, threading.Lock())
 
-    def _read_file(self, thread_id: str) -> ThreadFile | None:
-        """The thread's file, parsed; None if it is missing, corrupt (then moved aside) or unreadable-newer."""
+    def _read_file(self, thread_id: str, *, quarantine: bool = True) -> ThreadFile | None:
+        """The thread's file, parsed; None if it is missing, corrupt (then moved aside) or unreadable-newer.
+        Without `quarantine`, a corrupt file raises CorruptThreadFile and stays where it is."""
         path = self._path(thread_id)
         try:
             signature = signature_of(path.stat())
@@ -188,6 +169,8 @@ class JsonFileStore(Store[Any]):
         try:
             parsed = parse(raw, thread_id)
         except CorruptThreadFile as error:
+            if not quarantine:
+                raise
             self._quarantine(path, str(error))
             return None
         except NewerUnreadableFile:
@@ -211,7 +194,7 @@ class JsonFileStore(Store[Any]):
         with self._index_lock:
             if self._index.pop(path.stem, None) is not None:
                 self._order = None
-                self._dirty = True
+        self.index.changed([path.stem])
 
     def _write_file(self, tf: ThreadFile) -> None:
         if tf.read_only:
@@ -228,8 +211,8 @@ class JsonFileStore(Store[Any]):
             previous = self._index.get(tf.thread_id)
             if previous is None or previous.thread.get("created_at") != tf.thread.get("created_at"):
                 self._order = None
-            self._index[tf.thread_id] = _Entry(tf.thread, stat.st_mtime_ns, stat.st_size)
-            self._dirty = True
+            self._index[tf.thread_id] = Listed(tf.thread, stat.st_mtime_ns, stat.st_size)
+        self.index.changed([tf.thread_id])
 
     def _load(self, thread_id: str) -> ThreadFile:
         parsed = self._read_file(thread_id)
@@ -285,7 +268,7 @@ class JsonFileStore(Store[Any]):
             with self._index_lock:
                 self._index.pop(thread_id, None)
                 self._order = None
-                self._dirty = True
+            self.index.changed([thread_id])
         with self._locks_guard:
             self._locks.pop(thread_id, None)
 
@@ -324,6 +307,12 @@ class JsonFileStore(Store[Any]):
             if data.get("type") == "user_message":
                 return typed_text(UserMessageItem.model_validate(data))
         return ""
+
+    def listed(self, thread_id: str) -> dict[str, Any] | None:
+        """A thread's listing entry (its metadata as JSON data), or None if there is no such thread."""
+        with self._index_lock:
+            entry = self._index.get(thread_id)
+        return entry.thread if entry else None
 
     def threads_listing(
         self, limit: int, after: str | None, order: str

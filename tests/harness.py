@@ -103,6 +103,15 @@ class RunningApp:
         view: dict[str, Any] = response.json()
         return view
 
+    def wait_indexed(self, timeout: float = 60) -> None:
+        """Wait until the search index has caught up with every thread file."""
+        deadline = time.monotonic() + timeout
+        with self.client() as client:
+            while client.get("/api/search", params={"q": "x"}).json()["indexing"]:
+                if time.monotonic() > deadline:
+                    raise AssertionError("the search index did not catch up")
+                time.sleep(0.05)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         """Signal the process and wait for it; returns its exit code."""
         if self.proc.poll() is None:

@@ -216,7 +216,7 @@ def test_restored_backup_and_deleted_index_lose_nothing(tmp_path: Path, fake: Fa
     for item in data["items"]:
         item["thread_id"] = restored
     (tmp_path / "threads" / f"{restored}.json").write_text(json.dumps(data), "utf-8")
-    (tmp_path / "threads" / "index.json").unlink()
+    (tmp_path / "index.sqlite3").unlink()
 
     app = start(tmp_path, fake)
     try:
@@ -224,7 +224,7 @@ def test_restored_backup_and_deleted_index_lose_nothing(tmp_path: Path, fake: Fa
         assert set(listed) == {original, restored}
         assert listed[restored] == "Restored from backup"
         assert len(app.items(restored)) == 2
-        assert (tmp_path / "threads" / "index.json").exists(), "the index is rebuilt"
+        assert (tmp_path / "index.sqlite3").exists(), "the index is rebuilt"
     finally:
         app.stop()
 

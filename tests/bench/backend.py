@@ -297,7 +297,7 @@ def many_threads(fake: FakeProvider, tmp: Path, count: int, starts: int, runs: i
             app.stop()  # the last one stays up for the kept-alive figures
     rows = kept_alive_figures(app, count, runs)
     app.stop()
-    index_mb = (data / "threads" / "index.json").stat().st_size / 1e6
+    index_mb = sum(path.stat().st_size for path in data.glob("index.sqlite3*")) / 1e6
     during = f"{ms(statistics.median(during_import))}" + (f" ({loaded} of {starts} too late)" if loaded else "")
     n = f"{count:,} threads"
     return rows + [

@@ -1,0 +1,298 @@
+"""`<data>/index.sqlite3`: the thread listing and a full-text index of every message, rebuilt from the files.
+
+The thread files are the truth; this file is a cache of them. It holds each thread's listing entry (with the
+file's size and modification time, so a start parses only files that changed) and an FTS5 index of the text of
+every user and assistant message and every title (`search_text` says how the text is indexed and queried).
+
+Writes happen in one background thread, after the thread file is written: a chat never waits for the index and
+never fails because of it. A thread whose update failed, or was cut off by a crash, keeps the file signature it
+was last indexed at, so it is indexed again (in the background, and at the next start). A file that is missing,
+not SQLite, from another schema version or otherwise unusable is deleted and rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import search_text
+
+log = logging.getLogger(__name__)
+
+FILE = "index.sqlite3"
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE threads (
+    id TEXT PRIMARY KEY, listing TEXT NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
+    indexed_mtime_ns INTEGER, indexed_size INTEGER
+);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, item_id TEXT, role TEXT NOT NULL,
+    created_at TEXT NOT NULL, text TEXT NOT NULL, grams TEXT NOT NULL
+);
+CREATE INDEX messages_by_thread ON messages (thread_id);
+CREATE VIRTUAL TABLE fts USING fts5 (
+    text, grams, content = 'messages', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+CREATE TRIGGER messages_added AFTER INSERT ON messages BEGIN
+    INSERT INTO fts (rowid, text, grams) VALUES (new.id, new.text, new.grams);
+END;
+CREATE TRIGGER messages_removed AFTER DELETE ON messages BEGIN
+    INSERT INTO fts (fts, rowid, text, grams) VALUES ('delete', old.id, old.text, old.grams);
+END;
+"""
+# A title counts more than one message: it names what the whole conversation is about.
+TITLE_WEIGHT = 3.0
+# A failed update is tried again after this long.
+RETRY_S = 5.0
+
+
+class SearchUnavailable(Exception):
+    """The index could not be read (damaged while the app runs, say); the message is the sentence for the user."""
+
+
+class SourceUnreadable(Exception):
+    """A thread file could not be read just now (an edit by hand in progress, say): its update is tried again."""
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A thread's listing entry as the index keeps it, with the signature of the file it was read from."""
+
+    thread: dict[str, Any]
+    mtime_ns: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the index needs of one thread file: its listing entry, signature and items (JSON data)."""
+
+    listed: Listed
+    items: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """The best-matching message (or title) of one conversation."""
+
+    thread_id: str
+    item_id: str | None
+    role: str
+    created_at: str
+    text: str
+    hits: int
+
+
+class ThreadIndex:
+    """The index file, a reader for listing and search, and the background writer."""
+
+    def __init__(self, data_dir: Path, source: Callable[[str], Source | None]) -> None:
+        self.path = data_dir / FILE
+        # Left when a read failed while the app ran: the next start rebuilds the index.
+        self._rebuild_mark = data_dir / f"{FILE}.rebuild"
+        self._source = source
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._pending: set[str] = set()
+        self._busy = False
+        self._pending_lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # ---- start and stop ----------------------------------------------------------------------------
+
+    def open(self) -> tuple[dict[str, Listed], set[str]]:
+        """Open (or create, or rebuild) the file and start the writer. Returns the listing it holds, and the
+        threads whose messages were not indexed at that listing's signature (an update cut off by a crash)."""
+        try:
+            if self._rebuild_mark.exists():
+                raise sqlite3.DatabaseError("a read failed while the app last ran")
+            found = self._open_existing()
+        except sqlite3.Error as error:
+            log.warning("the index %s is unusable (%s); rebuilding it from the thread files", FILE, error)
+            self._discard()
+            found = self._open_existing()
+        self._worker = threading.Thread(target=self._work, name="thread-index", daemon=True)
+        self._worker.start()
+        return found
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop after the update in progress (what is still queued is redone at the next start), then close."""
+        if self._worker is not None:
+            self._stopping.set()
+            self._queue.put(None)
+            self._worker.join(timeout)
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+    def _open_existing(self) -> tuple[dict[str, Listed], set[str]]:
+        conn = _connect(self.path)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0 and not conn.execute("SELECT 1 FROM sqlite_master").fetchone():
+                with conn:
+                    conn.executescript(_SCHEMA)
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(f"schema version {version}, not {SCHEMA_VERSION}")
+            rows = conn.execute("SELECT id, listing, mtime_ns, size FROM threads").fetchall()
+            listed = {row[0]: Listed(json.loads(row[1]), row[2], row[3]) for row in rows}
+            unindexed = "SELECT id FROM threads WHERE indexed_mtime_ns IS NOT mtime_ns OR indexed_size IS NOT size"
+            stale = {row[0] for row in conn.execute(unindexed)}
+        except (sqlite3.Error, ValueError, TypeError) as error:
+            conn.close()
+            raise sqlite3.DatabaseError(str(error)) from None
+        self._reader = conn
+        return listed, stale
+
+    def _discard(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal", ".rebuild"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.path}{suffix}").unlink()
+
+    # ---- keeping it up to date -----------------------------------------------------------------------
+
+    def changed(self, thread_ids: Iterable[str]) -> None:
+        """These threads' files changed (or went): bring their entries up to date, in the background."""
+        for thread_id in thread_ids:
+            with self._pending_lock:
+                if thread_id in self._pending:
+                    continue
+                self._pending.add(thread_id)
+            self._queue.put(thread_id)
+
+    @property
+    def indexing(self) -> bool:
+        """Whether updates are still waiting: search results may be incomplete."""
+        with self._pending_lock:
+            return bool(self._pending) or self._busy
+
+    def _work(self) -> None:
+        writer = _connect(self.path)
+        try:
+            while (thread_id := self._queue.get()) is not None and not self._stopping.is_set():
+                with self._pending_lock:
+                    # Out of the queue before the update, so a change made meanwhile is queued again.
+                    self._pending.discard(thread_id)
+                    self._busy = True
+                try:
+                    self._update(writer, thread_id)
+                except (sqlite3.Error, OSError, SourceUnreadable) as error:
+                    log.warning("could not update the index for a thread (%s); trying again", type(error).__name__)
+                    threading.Timer(RETRY_S, self.changed, ([thread_id],)).start()
+                finally:
+                    with self._pending_lock:
+                        self._busy = False
+        finally:
+            writer.close()
+
+    def _update(self, conn: sqlite3.Connection, thread_id: str) -> None:
+        source = self._source(thread_id)
+        with conn:
+            if source is None:
+                conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
+                conn.execute("DELETE FROM messages WHERE thread_id = ?", (thread_id,))
+                return
+            listed = source.listed
+            wanted = {(row[0], row[1]): row for row in _rows(listed.thread, source.items)}
+            have = {
+                (item_id, role): (rowid, created_at, text)
+                for rowid, item_id, role, created_at, text in conn.execute(
+                    "SELECT id, item_id, role, created_at, text FROM messages WHERE thread_id = ?", (thread_id,)
+                )
+            }
+            gone = [(have[key][0],) for key in have if key not in wanted or have[key][1:] != wanted[key][2:4]]
+            new = [row for key, row in wanted.items() if key not in have or have[key][1:] != row[2:4]]
+            conn.executemany("DELETE FROM messages WHERE id = ?", gone)
+            conn.executemany(
+                "INSERT INTO messages (thread_id, item_id, role, created_at, text, grams) VALUES (?, ?, ?, ?, ?, ?)",
+                [(thread_id, *row, search_text.grams(row[3])) for row in new],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO threads (id, listing, mtime_ns, size, indexed_mtime_ns, indexed_size)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (thread_id, json.dumps(listed.thread), listed.mtime_ns, listed.size, listed.mtime_ns, listed.size),
+            )
+
+    # ---- reading ------------------------------------------------------------------------------------
+
+    def search(self, terms: list[search_text.Term], limit: int, offset: int, after: str, before: str) -> list[Hit]:
+        """Conversations matching every term, one hit each (its best message), most relevant first."""
+        # bm25() only works in a query over the FTS table itself, so its scores are taken first.
+        query = f"""
+            WITH matched AS MATERIALIZED (SELECT rowid AS id, bm25(fts) AS score FROM fts WHERE fts MATCH ?),
+            hits AS (
+                SELECT m.thread_id, m.item_id, m.role, m.created_at, m.text,
+                       matched.score * (CASE WHEN m.role = 'title' THEN {TITLE_WEIGHT} ELSE 1.0 END) AS score
+                FROM matched JOIN messages AS m ON m.id = matched.id
+                WHERE m.created_at >= ? AND m.created_at < ?
+            )
+            SELECT thread_id, item_id, role, created_at, text, min(score), count(*), sum(score), max(created_at)
+            FROM hits GROUP BY thread_id ORDER BY sum(score), max(created_at) DESC LIMIT ? OFFSET ?
+        """
+        rows = self._read(query, (search_text.match_expression(terms), after, before, limit, offset))
+        return [Hit(row[0], row[1], row[2], row[3], row[4], row[6]) for row in rows]
+
+    def titles(self, terms: list[search_text.Term], limit: int) -> list[str]:
+        """Threads whose title matches every term, newest first."""
+        query = """
+            SELECT m.thread_id FROM fts JOIN messages AS m ON m.id = fts.rowid
+            WHERE fts MATCH ? AND m.role = 'title' ORDER BY m.created_at DESC LIMIT ?
+        """
+        return [row[0] for row in self._read(query, (search_text.match_expression(terms), limit))]
+
+    def _read(self, query: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._read_lock:
+            if self._reader is None:
+                return []
+            try:
+                return self._reader.execute(query, parameters).fetchall()
+            except sqlite3.Error as error:
+                log.error("could not read the index %s (%s); it is rebuilt at the next start", FILE, error)
+                with contextlib.suppress(OSError):
+                    self._rebuild_mark.touch()
+                raise SearchUnavailable(
+                    "Search is not available right now because its index could not be read — restart the app to "
+                    "rebuild it."
+                ) from None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=5, check_same_thread=False, isolation_level="DEFERRED")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # A cache: after a power cut it may lose the last updates, which the next start redoes from the files.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _rows(thread: dict[str, Any], items: tuple[dict[str, Any], ...]) -> Iterator[tuple[str | None, str, str, str]]:
+    """(item id, role, time, text) for the title and every message with text: what search looks through."""
+    if thread.get("title"):
+        yield (None, "title", str(thread.get("created_at", "")), str(thread["title"]))
+    for item in items:
+        kind = item.get("type")
+        if kind == "user_message":
+            words = [str(part.get("text", "")) for part in item.get("content") or []]
+            words += [str(a.get("name", "")) for a in item.get("attachments") or []]
+            role = "user"
+        elif kind == "assistant_message":
+            words = [str(part.get("text", "")) for part in item.get("content") or []]
+            role = "assistant"
+        else:
+            continue
+        text = " ".join(word for word in words if word).strip()
+        if text:
+            yield (str(item.get("id")), role, str(item.get("created_at", "")), text)
