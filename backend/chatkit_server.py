@@ -7,6 +7,7 @@ does it; the model layer (LiteLLM) is awaited separately, only when a message is
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,15 +33,17 @@ from chatkit.types import (
     ThreadMetadata,
     ThreadStreamEvent,
     UserMessageItem,
+    UserMessageTagContent,
     is_streaming_req,
 )
-from openai.types.responses import EasyInputMessageParam, ResponseInputContentParam
+from openai.types.responses import EasyInputMessageParam, ResponseInputContentParam, ResponseInputTextParam
 
 from .attachment_content import Reader, content_part
-from .attachments import AttachmentFiles
 from .filetypes import is_image
+from .ids import InvalidIdError, check_id
 from .keys import SecretStore
 from .providers import PROVIDERS, model_label
+from .references import MISSING, WINDOW_SHARE, reference_text
 from .routing import MissingKeyError, Route, route
 from .settings import SettingsFile
 from .store import JsonFileStore
@@ -56,16 +59,36 @@ HISTORY_BATCH = 64
 
 
 class Converter(ThreadItemConverter):
-    """ChatKit's converter, with past answers as plain text and attachments as the model in use can take them.
+    """ChatKit's converter, with past answers as plain text, attachments as the model in use can take them, and
+    `@` references to other conversations as their text.
 
     The default sends answers as `output_text` parts, which the chat-completions path rejects from the second
     turn on. One converter serves one answer: it notes what each non-text part costs, for the trimming.
     """
 
-    def __init__(self, files: AttachmentFiles, reader: Reader) -> None:
-        self.files = files
+    def __init__(self, store: JsonFileStore, reader: Reader, count_tokens: Callable[[str], int], window: int) -> None:
+        self.store = store
+        self.files = store.attachments
         self.reader = reader
+        self.count_tokens = count_tokens
+        self.reference_budget = window // WINDOW_SHARE
         self.costs: dict[int, int] = {}
+
+    async def tag_to_message_content(self, tag: UserMessageTagContent) -> ResponseInputContentParam:
+        thread_id = str(tag.data.get("thread_id") or tag.id)
+        try:
+            listed = self.store.listed(check_id(thread_id, "thread id"))
+            items = await asyncio.to_thread(self.store.items_newest_first, thread_id) if listed else None
+        except (InvalidIdError, NotFoundError):
+            listed, items = None, None
+        if listed is None or items is None:
+            text = MISSING.format(name=tag.text)
+        else:
+            title = str(listed.get("title") or "")
+            text = await asyncio.to_thread(
+                reference_text, tag.text, title, items, self.count_tokens, self.reference_budget
+            )
+        return ResponseInputTextParam(type="input_text", text=text)
 
     async def assistant_message_to_input(self, item: AssistantMessageItem) -> EasyInputMessageParam:
         return EasyInputMessageParam(
@@ -156,7 +179,7 @@ class ChatServer(ChatKitServer[Any]):
             )
 
         window = llm.context_window(target.model, settings.context_window)
-        converter = Converter(self.store.attachments, reader)
+        converter = Converter(self.store, reader, functools.partial(llm.count_tokens, target.model), window)
         history, dropped = await self._history(thread.id, target, settings.system_prompt, window, llm, converter)
         if dropped:
             log.info("sent the newest part of a long thread: the oldest items left out to fit")
