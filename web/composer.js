@@ -1,18 +1,21 @@
 // The built-in face's composer: the message box that grows with its text, the tray of attachments above it
-// (attachments.js), the paperclip and model picker, and the Send button that becomes Stop while an answer
-// streams. Enter sends, Shift+Enter starts a new line; a message may be text, attachments, or both.
+// (attachments.js), `@` references to other conversations in it (references.js), the paperclip, `@` button
+// and model picker, and the Send button that becomes Stop while an answer streams. Enter sends, Shift+Enter
+// starts a new line; a message may be text, attachments, or both.
 
 import { api } from './client.js';
 import { h, icon, toast } from './dom.js';
 import { createAttachments } from './attachments.js';
+import { createReferences } from './references.js';
 import { PLACEHOLDER } from './starters.js';
 
 const SEND = 'Send';
 const WAITING = 'Sending when the uploads finish';
 
 /**
- * `canSend()` says whether a message may go now; `onSend(text, attachments)` sends it (`attachments` are the
- * uploaded attachments, as the server describes them); `onStop()` stops the answer.
+ * `canSend()` says whether a message may go now; `onSend(text, attachments, content)` sends it (`attachments`
+ * are the uploaded attachments, as the server describes them; `content` is the message's parts: its text, with
+ * a tag for each conversation it references); `onStop()` stops the answer.
  */
 export function createComposer({ canSend, onSend, onStop }) {
   const textarea = h('textarea', { rows: 1, placeholder: PLACEHOLDER, 'aria-label': 'Message', class: 'composer-input' });
@@ -22,9 +25,10 @@ export function createComposer({ canSend, onSend, onStop }) {
   const stopButton = h('button', { type: 'button', class: 'round-button stop', 'aria-label': 'Stop', hidden: true,
     onclick: () => onStop() }, icon('stop'));
   const attachments = createAttachments({ onChange: () => updateSend(), onEmptied: () => textarea.focus() });
-  const element = h('div', { class: 'composer' }, attachments.tray, textarea,
-    h('div', { class: 'composer-bar' }, attachments.button, attachments.input, picker, h('span', { class: 'spacer' }),
-      sendButton, stopButton));
+  const references = createReferences({ textarea });
+  const element = h('div', { class: 'composer' }, attachments.tray, references.field, references.popup,
+    h('div', { class: 'composer-bar' }, attachments.button, attachments.input, references.button, picker,
+      h('span', { class: 'spacer' }), sendButton, stopButton));
   let waiting = false; // Send was pressed while files were still uploading
 
   function updateSend() {
@@ -36,8 +40,16 @@ export function createComposer({ canSend, onSend, onStop }) {
     textarea.style.height = `${Math.min(textarea.scrollHeight, 220)}px`;
     updateSend();
   }
-  textarea.addEventListener('input', autosize);
+  textarea.addEventListener('input', () => {
+    autosize();
+    references.sync();
+  });
+  // The popup of conversations follows the caret too, not only the text.
+  const CARET_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'PageUp', 'PageDown']);
+  textarea.addEventListener('keyup', (event) => CARET_KEYS.has(event.key) && references.sync());
+  textarea.addEventListener('click', () => references.sync());
   textarea.addEventListener('keydown', (event) => {
+    if (references.onKeydown(event)) return; // the popup's keys, and Backspace on a reference
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       sendFromComposer();
@@ -73,10 +85,12 @@ export function createComposer({ canSend, onSend, onStop }) {
       if (!canSend() || !(textarea.value.trim() || attachments.count())) return;
     }
     const text = textarea.value.trim() ? textarea.value : '';
+    const content = references.content();
     const files = attachments.take();
     textarea.value = '';
+    references.clear();
     autosize();
-    onSend(text, files);
+    onSend(text, files, content);
   }
 
   // The choice survives a reload of the list (after Settings change) while the model is still offered.
@@ -108,6 +122,7 @@ export function createComposer({ canSend, onSend, onStop }) {
     fill(text) {
       textarea.value = text;
       autosize();
+      references.sync();
       textarea.focus();
     },
     focus: () => textarea.focus(),

@@ -4,12 +4,13 @@
 //
 // A conversation is {thread, entries}: `thread` is the open thread's metadata (null for a new chat) and each
 // entry is {item, pending, stopped} in display order; a question's item carries its `attachments` as the
-// server describes them. A stream is the answer being streamed:
-// {threadId, userId, userEntry, text, attachments, assistant, failed, stopped}.
+// server describes them, and its content may hold tags (`input_tag`, a referenced conversation) between its
+// text parts. A stream is the answer being streamed:
+// {threadId, userId, userEntry, text, content, attachments, assistant, failed, stopped}.
 
-/** The text of a message item: its content parts' texts, joined. */
+/** The text of a message item: its content parts' texts, joined, a tag as `@` and its text (as typed). */
 export function textOf(item) {
-  return (item.content || []).map((part) => part.text || '').join('');
+  return (item.content || []).map((part) => (part.type === 'input_tag' ? `@${part.text}` : part.text || '')).join('');
 }
 
 /** An empty conversation; `thread` is the open thread's metadata, or null for a new chat. */
@@ -35,15 +36,17 @@ export function entryById(conversation, id) {
 /**
  * A stream about to start: an empty answer is added at once so the user sees it coming. `threadId` is null
  * until the server creates the thread; `userId` is the question answered again when retrying; `userEntry`,
- * `text` and `attachments` are the question just sent (not saved yet), kept to send it again if the answer fails.
+ * `text`, `content` (its parts, with any tags) and `attachments` are the question just sent (not saved yet),
+ * kept to send it again if the answer fails.
  */
 export function startStream(conversation,
-  { threadId = null, userId = null, userEntry = null, text = null, attachments = [] } = {}) {
+  { threadId = null, userId = null, userEntry = null, text = null, content = [], attachments = [] } = {}) {
   return {
     threadId,
     userId,
     userEntry,
     text,
+    content,
     attachments,
     assistant: addEntry(conversation, { type: 'assistant_message', id: null, content: [] }, { pending: true }),
     failed: null,
