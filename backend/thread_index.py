@@ -41,7 +41,7 @@ CREATE TABLE messages (
 CREATE INDEX messages_by_thread ON messages (thread_id);
 CREATE VIRTUAL TABLE fts USING fts5 (
     text, grams, content = 'messages', content_rowid = 'id',
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER messages_added AFTER INSERT ON messages BEGIN
     INSERT INTO fts (rowid, text, grams) VALUES (new.id, new.text, new.grams);
@@ -52,6 +52,12 @@ END;
 """
 # A title counts more than one message: it names what the whole conversation is about.
 TITLE_WEIGHT = 3.0
+# Past this many matching messages, results are the newest rather than ranked (see `ThreadIndex.search`).
+RANKED_MATCHES = 3000
+# Matching messages read per result wanted, in that case.
+NEWEST_ROWS_PER_RESULT = 20
+# Threads updated in one transaction, at most.
+BATCH = 200
 # A failed update is tried again after this long.
 RETRY_S = 5.0
 
@@ -183,54 +189,87 @@ class ThreadIndex:
     def _work(self) -> None:
         writer = _connect(self.path)
         try:
-            while (thread_id := self._queue.get()) is not None and not self._stopping.is_set():
-                with self._pending_lock:
-                    # Out of the queue before the update, so a change made meanwhile is queued again.
-                    self._pending.discard(thread_id)
-                    self._busy = True
+            while (batch := self._next_batch()) and not self._stopping.is_set():
+                retry: list[str] = []
                 try:
-                    self._update(writer, thread_id)
-                except (sqlite3.Error, OSError, SourceUnreadable) as error:
-                    log.warning("could not update the index for a thread (%s); trying again", type(error).__name__)
-                    threading.Timer(RETRY_S, self.changed, ([thread_id],)).start()
+                    # Many threads per transaction: one per thread made a rebuild several times slower.
+                    with writer:
+                        for thread_id in batch:
+                            try:
+                                self._update(writer, thread_id)
+                            except SourceUnreadable:
+                                retry.append(thread_id)
+                except (sqlite3.Error, OSError) as error:
+                    log.warning("could not update the index (%s); trying again", type(error).__name__)
+                    retry = batch
                 finally:
                     with self._pending_lock:
                         self._busy = False
+                if retry:
+                    threading.Timer(RETRY_S, self.changed, (retry,)).start()
         finally:
             writer.close()
 
+    def _next_batch(self) -> list[str]:
+        """The next threads to update (waiting for the first); empty when it is time to stop."""
+        batch: list[str] = []
+        item = self._queue.get()
+        while item is not None:
+            batch.append(item)
+            if len(batch) >= BATCH:
+                break
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+        with self._pending_lock:
+            # Out of the queue before the update, so a change made meanwhile is queued again.
+            self._pending.difference_update(batch)
+            self._busy = bool(batch)
+        return batch
+
     def _update(self, conn: sqlite3.Connection, thread_id: str) -> None:
         source = self._source(thread_id)
-        with conn:
-            if source is None:
-                conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
-                conn.execute("DELETE FROM messages WHERE thread_id = ?", (thread_id,))
-                return
-            listed = source.listed
-            wanted = {(row[0], row[1]): row for row in _rows(listed.thread, source.items)}
-            have = {
-                (item_id, role): (rowid, created_at, text)
-                for rowid, item_id, role, created_at, text in conn.execute(
-                    "SELECT id, item_id, role, created_at, text FROM messages WHERE thread_id = ?", (thread_id,)
-                )
-            }
-            gone = [(have[key][0],) for key in have if key not in wanted or have[key][1:] != wanted[key][2:4]]
-            new = [row for key, row in wanted.items() if key not in have or have[key][1:] != row[2:4]]
-            conn.executemany("DELETE FROM messages WHERE id = ?", gone)
-            conn.executemany(
-                "INSERT INTO messages (thread_id, item_id, role, created_at, text, grams) VALUES (?, ?, ?, ?, ?, ?)",
-                [(thread_id, *row, search_text.grams(row[3])) for row in new],
+        if source is None:
+            conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
+            conn.execute("DELETE FROM messages WHERE thread_id = ?", (thread_id,))
+            return
+        listed = source.listed
+        wanted = {(row[0], row[1]): row for row in _rows(listed.thread, source.items)}
+        have = {
+            (item_id, role): (rowid, created_at, text)
+            for rowid, item_id, role, created_at, text in conn.execute(
+                "SELECT id, item_id, role, created_at, text FROM messages WHERE thread_id = ?", (thread_id,)
             )
-            conn.execute(
-                "INSERT OR REPLACE INTO threads (id, listing, mtime_ns, size, indexed_mtime_ns, indexed_size)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (thread_id, json.dumps(listed.thread), listed.mtime_ns, listed.size, listed.mtime_ns, listed.size),
-            )
+        }
+        gone = [(have[key][0],) for key in have if key not in wanted or have[key][1:] != wanted[key][2:4]]
+        new = [row for key, row in wanted.items() if key not in have or have[key][1:] != row[2:4]]
+        conn.executemany("DELETE FROM messages WHERE id = ?", gone)
+        conn.executemany(
+            "INSERT INTO messages (thread_id, item_id, role, created_at, text, grams) VALUES (?, ?, ?, ?, ?, ?)",
+            [(thread_id, *row, search_text.grams(row[3])) for row in new],
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO threads (id, listing, mtime_ns, size, indexed_mtime_ns, indexed_size)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (thread_id, json.dumps(listed.thread), listed.mtime_ns, listed.size, listed.mtime_ns, listed.size),
+        )
 
     # ---- reading ------------------------------------------------------------------------------------
 
     def search(self, terms: list[search_text.Term], limit: int, offset: int, after: str, before: str) -> list[Hit]:
-        """Conversations matching every term, one hit each (its best message), most relevant first."""
+        """Conversations matching every term, one hit each (its best message), most relevant first.
+
+        Relevance (FTS5's bm25, a title counting `TITLE_WEIGHT` times, summed over a conversation's matches, newer
+        first on a tie) has to be computed for every matching message, which for a word in most messages takes
+        hundreds of milliseconds and says little. Past `RANKED_MATCHES` matches, the conversations with the newest
+        matching messages come first instead.
+        """
+        expression = search_text.match_expression(terms)
+        counted = "SELECT count(*) FROM (SELECT 1 FROM fts WHERE fts MATCH ? LIMIT ?)"
+        [(matches,)] = self._read(counted, (expression, RANKED_MATCHES + 1))
+        if matches > RANKED_MATCHES:
+            return self._newest(expression, limit, offset, after, before)
         # bm25() only works in a query over the FTS table itself, so its scores are taken first.
         query = f"""
             WITH matched AS MATERIALIZED (SELECT rowid AS id, bm25(fts) AS score FROM fts WHERE fts MATCH ?),
@@ -240,11 +279,26 @@ class ThreadIndex:
                 FROM matched JOIN messages AS m ON m.id = matched.id
                 WHERE m.created_at >= ? AND m.created_at < ?
             )
-            SELECT thread_id, item_id, role, created_at, text, min(score), count(*), sum(score), max(created_at)
+            SELECT thread_id, item_id, role, created_at, text, min(score), count(*)
             FROM hits GROUP BY thread_id ORDER BY sum(score), max(created_at) DESC LIMIT ? OFFSET ?
         """
-        rows = self._read(query, (search_text.match_expression(terms), after, before, limit, offset))
+        rows = self._read(query, (expression, after, before, limit, offset))
         return [Hit(row[0], row[1], row[2], row[3], row[4], row[6]) for row in rows]
+
+    def _newest(self, expression: str, limit: int, offset: int, after: str, before: str) -> list[Hit]:
+        """The conversations with the newest matching messages (message rows are numbered in time order)."""
+        window = (offset + limit) * NEWEST_ROWS_PER_RESULT
+        query = """
+            SELECT m.thread_id, m.item_id, m.role, m.created_at, m.text FROM fts JOIN messages AS m ON m.id = fts.rowid
+            WHERE fts MATCH ? AND m.created_at >= ? AND m.created_at < ? ORDER BY fts.rowid DESC LIMIT ?
+        """
+        best: dict[str, list[Any]] = {}
+        for thread_id, item_id, role, created_at, text in self._read(query, (expression, after, before, window)):
+            if thread_id in best:
+                best[thread_id][5] += 1
+            else:
+                best[thread_id] = [thread_id, item_id, role, created_at, text, 1]
+        return [Hit(*row) for row in list(best.values())[offset : offset + limit]]
 
     def titles(self, terms: list[search_text.Term], limit: int) -> list[str]:
         """Threads whose title matches every term, newest first."""
