@@ -288,7 +288,9 @@ def test_a_reference_to_a_deleted_conversation_is_still_answered(
     expect(last_answer(page)).to_contain_text("You said:", timeout=ANSWER_TIMEOUT)
     wait_idle(page)
     expect(page.locator(".msg-error")).to_have_count(0)
-    assert "this draft will be deleted" not in received_text(fake)
+    received = received_text(fake)
+    assert "this draft will be deleted" not in received
+    assert "could not be found" in received  # the model is told, as the contract says
 
 
 def test_the_popup_in_dark(browser: Browser, app: RunningApp, earlier: dict[str, str]) -> None:
