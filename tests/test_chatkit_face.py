@@ -3,8 +3,9 @@
 The real chatkit.js only comes from OpenAI's CDN, which this machine cannot reach, so the CDN address is
 routed to a stand-in defined here (never shipped in web/): a custom element `openai-chatkit` whose
 `setOptions` records what the page passed and makes one request through the page's `api.fetch`, as the real
-component does for its thread list. The attachment tests send ChatKit's two-phase upload by hand, both ways
-ChatKit may send it: through the options' `fetch`, and from a blank page standing in for its frame on the CDN.
+component does for its thread list, and whose `setThreadId` records the ids it was given (the search tests use
+it too). The attachment tests send ChatKit's two-phase upload by hand, both ways ChatKit may send it: through the
+options' `fetch`, and from a blank page standing in for its frame on the CDN.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from tests.harness import RunningApp
 STAND_IN = """
 (() => {
   class StandInChatKit extends HTMLElement {
+    setThreadId(threadId) {
+      window.__chatkit.threadIds = (window.__chatkit.threadIds || []).concat([threadId]);
+      return Promise.resolve();
+    }
     setOptions(options) {
       window.__chatkit = window.__chatkit || { calls: [] };
       window.__chatkit.calls.push(options);

@@ -1,12 +1,17 @@
 // The built-in face's message area: draws the conversation's entries (questions as text with their
 // attachments, answers as safe Markdown with copy and retry), the start screen, "Loading…" and the error line
-// with its Retry button, and keeps the view at the newest message while the reader is there.
+// with its Retry button, and keeps the view at the newest message while the reader is there. A message
+// opened from a search result is scrolled to and lit up for a moment (`reveal`).
 
 import { h, icon, toast } from './dom.js';
 import { messageAttachments } from './attachments-view.js';
 import { renderMarkdown } from './markdown.js';
 import { GREETING, PROMPTS } from './starters.js';
 import { textOf } from './conversation-stream.js';
+
+const REDUCED_MOTION = matchMedia('(prefers-reduced-motion: reduce)');
+/** How long a revealed message stays lit: the `flash` animation's length in style.css. */
+const FLASH_MS = 2400;
 
 /** `onPrompt(text)` puts a starter prompt in the composer; `onRetry(entry)` answers that entry again. */
 export function createConversationView({ onPrompt, onRetry }) {
@@ -15,6 +20,8 @@ export function createConversationView({ onPrompt, onRetry }) {
   // An entry's elements, kept beside the data so the conversation itself stays plain data.
   const nodes = new WeakMap();
   let error = null;
+  let flashing = null; // the message lit up by reveal(), and when it goes dark
+  let flashTimer = 0;
 
   function nearBottom() {
     return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
@@ -42,6 +49,9 @@ export function createConversationView({ onPrompt, onRetry }) {
     const { item } = entry;
     const parts = nodes.get(entry);
     parts.el.dataset.id = item.id || '';
+    // The saved item's id, which search results name (`item_id`); none while the message is being sent.
+    if (item.id) parts.el.dataset.itemId = item.id;
+    else delete parts.el.dataset.itemId;
     if (item.type === 'user_message') {
       renderQuestion(item, parts);
       return;
@@ -134,6 +144,20 @@ export function createConversationView({ onPrompt, onRetry }) {
     }
   }
 
+  /** Scroll to the message whose saved id is `itemId` and light it up briefly; false if it is not shown. */
+  function reveal(itemId) {
+    const el = [...messages.children].find((child) => child.dataset.itemId === itemId);
+    if (!el) return false;
+    el.scrollIntoView({ block: 'center', behavior: REDUCED_MOTION.matches ? 'auto' : 'smooth' });
+    clearTimeout(flashTimer);
+    flashing?.classList.remove('flash');
+    void el.offsetWidth; // restarts the animation when the same message is revealed again
+    el.classList.add('flash');
+    flashing = el;
+    flashTimer = setTimeout(() => el.classList.remove('flash'), FLASH_MS);
+    return true;
+  }
+
   function showError(message, retry) {
     clearError();
     error = h('div', { class: 'msg-error', role: 'alert' },
@@ -168,5 +192,6 @@ export function createConversationView({ onPrompt, onRetry }) {
     showError,
     clearError,
     scrollDown,
+    reveal,
   };
 }

@@ -1,8 +1,9 @@
 // The built-in face: a small chat UI of this app's own over the same /chatkit protocol, used when ChatKit
 // cannot be loaded (offline, firewall) or when the user picks private mode. This module lays the face out and
 // wires its parts: the conversation list (thread-list.js), the messages (conversation-view.js), the composer
-// (composer.js) with its attachments (attachments.js, which also takes files dropped on the conversation), and
-// the answer streams whose events conversation-stream.js turns into the conversation.
+// (composer.js) with its attachments (attachments.js, which also takes files dropped on the conversation), the
+// search above the list (search.js), and the answer streams whose events conversation-stream.js turns into the
+// conversation.
 
 import { chatkit, chatkitStream, health } from './client.js';
 import { h, icon, toast } from './dom.js';
@@ -12,6 +13,7 @@ import {
   addEntry, applyStreamEvent, entryById, finishStream, newConversation, removeEntry, startStream,
 } from './conversation-stream.js';
 import { createConversationView } from './conversation-view.js';
+import { createSearch, onSearchKey } from './search.js';
 import { createThreadList } from './thread-list.js';
 
 const REASONS = {
@@ -25,7 +27,15 @@ export function mountBuiltin(root, { reason, openSettings }) {
   const conversation = newConversation();
   let stream = null; // the answer being streamed
 
+  const search = createSearch({
+    onOpen: (result) => openResult(result),
+    onActive: (on) => threadList.showResults(on),
+    onEscape: (hadQuery) => {
+      if (!hadQuery) composer.focus(); // a second Escape leaves the field
+    },
+  });
   const threadList = createThreadList({
+    search,
     openId: () => conversation.thread?.id,
     onOpen: (id) => openThread(id),
     onNewChat: () => newChat(),
@@ -173,6 +183,14 @@ export function mountBuiltin(root, { reason, openSettings }) {
     }
   }
 
+  // A message hit opens its conversation at that message; a title hit (no item) just opens the conversation.
+  async function openResult({ thread_id: id, item_id: itemId }) {
+    await openThread(id);
+    if (conversation.thread?.id !== id) return;
+    if (itemId) view.reveal(itemId);
+    if (NARROW.matches) composer.focus(); // the drawer with the field has closed
+  }
+
   // ---- answers ----
   function stop() {
     if (!stream) return;
@@ -273,6 +291,11 @@ export function mountBuiltin(root, { reason, openSettings }) {
   NARROW.addEventListener('change', () => setSidebar(false));
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && sidebarOpen()) setSidebar(false);
+  });
+  onSearchKey(() => {
+    if (document.querySelector('dialog[open]')) return; // not behind Settings or a question
+    if (NARROW.matches) setSidebar(true);
+    search.focus();
   });
   view.showEmpty();
   showThreadHeader();

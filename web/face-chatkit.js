@@ -3,11 +3,13 @@
 // local /chatkit endpoint. Options follow ChatKitOptions in @openai/chatkit's published types (documented at
 // openai.github.io/chatkit-js); tests/test_chatkit_types.py checks this file against them with tsc, so an
 // option ChatKit does not know fails the tests. `setOptions` does not merge, so every update passes the full set.
+// Search is ours (search.js), in a dialog above ChatKit opened by the header's left button or Ctrl+K / ⌘K.
 
 /** @import { ChatKitOptions, ComposerOption, ModelOption, StartScreenPrompt } from '@openai/chatkit' */
 
 import { api, authFetch } from './client.js';
 import { toast } from './dom.js';
+import { createSearchDialog, onSearchKey } from './search.js';
 import { GREETING, PLACEHOLDER, PROMPTS } from './starters.js';
 
 const CHATKIT_URL = 'https://cdn.platform.openai.com/deployments/chatkit/chatkit.js';
@@ -78,6 +80,18 @@ export async function mountChatKit(root, { openSettings }) {
   const attachments = await pendingAttachments;
   const chatkit = document.createElement('openai-chatkit');
   chatkit.className = 'chatkit';
+  const search = createSearchDialog({
+    // ChatKit has no way to scroll to one of its messages: a result opens its conversation.
+    async onOpen(result) {
+      try {
+        await chatkit.setThreadId(result.thread_id);
+      } catch (error) {
+        toast(error.message || 'ChatKit could not open that conversation.');
+      }
+    },
+  });
+  // Keys pressed inside ChatKit stay in its frame; this one works wherever else the focus is.
+  onSearchKey(() => search.open());
 
   /** @returns {ChatKitOptions} */
   const options = () => {
@@ -102,7 +116,11 @@ export async function mountChatKit(root, { openSettings }) {
       startScreen: { greeting: GREETING, prompts: /** @type {StartScreenPrompt[]} */ (PROMPTS) },
       composer,
       threadItemActions: { feedback: true, retry: true },
-      header: { rightAction: { icon: 'settings-cog', onClick: () => openSettings() } },
+      // HeaderIcon has no magnifier; 'history' (a clock) says "search past conversations" best among them.
+      header: {
+        leftAction: { icon: 'history', onClick: () => search.open() },
+        rightAction: { icon: 'settings-cog', onClick: () => openSettings() },
+      },
     };
   };
 

@@ -1,5 +1,6 @@
 // The built-in face's sidebar: the list of saved conversations, newest first and paged, with New chat,
 // rename in place and delete after asking. Read-only conversations (saved by a newer version) get neither.
+// The search field (search.js) sits above the list, whose place its results take while a query is typed.
 
 import { chatkit } from './client.js';
 import { h, icon, toast } from './dom.js';
@@ -13,9 +14,10 @@ function titleOf(thread) {
 /**
  * `openId()` is the open conversation's id; `onOpen(id)` and `onNewChat()` switch conversations;
  * `onDeleting(id)` comes just before a conversation is deleted; `onChanged(meta)` when a listed
- * conversation's metadata changed. Returns the sidebar and the delete dialog to place, and the list's methods.
+ * conversation's metadata changed; `search` is the search's `{field, panel}`. Returns the sidebar and the
+ * delete dialog to place, and the list's methods.
  */
-export function createThreadList({ openId, onOpen, onNewChat, onDeleting, onChanged }) {
+export function createThreadList({ openId, onOpen, onNewChat, onDeleting, onChanged, search }) {
   let threads = [];
   let after = null; // where the next page starts, or null when all is shown
   let changes = 0; // counts local changes, so a list read before them cannot undo them
@@ -24,12 +26,15 @@ export function createThreadList({ openId, onOpen, onNewChat, onDeleting, onChan
   const list = h('ul', { class: 'thread-list', role: 'list' });
   const moreButton = h('button', { type: 'button', class: 'button quiet more', hidden: true, onclick: () => load(true) },
     'Show older');
+  const nav = h('nav', { class: 'threads', 'aria-label': 'Conversation list' }, list, moreButton);
   const sidebar = h(
     'aside',
     { class: 'sidebar', id: 'sidebar', 'aria-label': 'Conversations' },
     h('div', { class: 'brand' }, h('img', { src: '/favicon.svg', alt: '', width: 22, height: 22 }), 'ChatKit Desktop'),
     h('button', { type: 'button', class: 'button new-chat', onclick: () => onNewChat() }, icon('plus'), 'New chat'),
-    h('nav', { class: 'threads', 'aria-label': 'Conversation list' }, list, moreButton),
+    search?.field,
+    nav,
+    search?.panel,
   );
 
   function row(thread) {
@@ -164,6 +169,10 @@ export function createThreadList({ openId, onOpen, onNewChat, onDeleting, onChan
   return {
     sidebar,
     confirmDialog,
+    /** Show the search's results (true) or the conversations (false) in the list's place. */
+    showResults(on) {
+      nav.hidden = on;
+    },
     render,
     load,
     upsert,
