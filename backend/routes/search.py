@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -17,7 +18,7 @@ from ..store import JsonFileStore
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?")
+_CURSOR = re.compile(r"[0-9]{1,9}")
 TOO_LONG = f"A search can be at most {search_text.MAX_QUERY_CHARS} characters long; shorten it."
 
 
@@ -33,10 +34,10 @@ async def search(
     """One page of conversations matching `q`, best first, each with its best message's snippet."""
     if len(q) > search_text.MAX_QUERY_CHARS:
         return error_response(400, TOO_LONG)
-    if not cursor.isdigit() and cursor:
+    if cursor and not _CURSOR.fullmatch(cursor):
         return error_response(400, "That page of results is not available any more; search again.")
     for value in (after, before):
-        if value and not _DATE.fullmatch(value):
+        if value and not _is_date(value):
             return error_response(400, f"“{value[:40]}” is not a date; use the form 2026-01-31.")
     terms = search_text.parse(q)
     offset = int(cursor or 0)
@@ -65,6 +66,17 @@ async def titles(store: StoreDep, q: str = "", limit: int = Query(8, ge=1, le=20
         listed, _, _ = store.threads_listing(limit, None, "desc")
         ids = [str(thread["id"]) for thread in listed]
     return {"results": [_titled(store, thread_id) for thread_id in ids if store.listed(thread_id)]}
+
+
+def _is_date(value: str) -> bool:
+    """A real date or date and time in ISO form (`2026-01-31`, `2026-01-31T09:30`), as the thread files hold."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+)?", value):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _result(store: JsonFileStore, hit: Any, terms: list[search_text.Term]) -> dict[str, Any]:
