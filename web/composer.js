@@ -13,9 +13,9 @@ const SEND = 'Send';
 const WAITING = 'Sending when the uploads finish';
 
 /**
- * `canSend()` says whether a message may go now; `onSend(text, attachments, content)` sends it (`attachments`
- * are the uploaded attachments, as the server describes them; `content` is the message's parts: its text, with
- * a tag for each conversation it references); `onStop()` stops the answer.
+ * `canSend()` says whether a message may go now; `onSend(content, attachments)` sends it (`content` is the
+ * message's parts: its text, with a tag for each conversation it references; `attachments` are the uploaded
+ * attachments, as the server describes them); `onStop()` stops the answer.
  */
 export function createComposer({ canSend, onSend, onStop }) {
   const textarea = h('textarea', { rows: 1, placeholder: PLACEHOLDER, 'aria-label': 'Message', class: 'composer-input' });
@@ -84,13 +84,12 @@ export function createComposer({ canSend, onSend, onStop }) {
       setWaiting(false);
       if (!canSend() || !(textarea.value.trim() || attachments.count())) return;
     }
-    const text = textarea.value.trim() ? textarea.value : '';
     const content = references.content();
     const files = attachments.take();
     textarea.value = '';
     references.clear();
     autosize();
-    onSend(text, files, content);
+    onSend(content, files);
   }
 
   // The choice survives a reload of the list (after Settings change) while the model is still offered.

@@ -6,7 +6,7 @@
 // entry is {item, pending, stopped} in display order; a question's item carries its `attachments` as the
 // server describes them, and its content may hold tags (`input_tag`, a referenced conversation) between its
 // text parts. A stream is the answer being streamed:
-// {threadId, userId, userEntry, text, content, attachments, assistant, failed, stopped}.
+// {threadId, userId, userEntry, content, attachments, assistant, failed, stopped}.
 
 /** The text of a message item: its content parts' texts, joined, a tag as `@` and its text (as typed). */
 export function textOf(item) {
@@ -36,16 +36,15 @@ export function entryById(conversation, id) {
 /**
  * A stream about to start: an empty answer is added at once so the user sees it coming. `threadId` is null
  * until the server creates the thread; `userId` is the question answered again when retrying; `userEntry`,
- * `text`, `content` (its parts, with any tags) and `attachments` are the question just sent (not saved yet),
- * kept to send it again if the answer fails.
+ * `content` (its parts, with any tags) and `attachments` are the question just sent (not saved yet), kept to
+ * send it again if the answer fails.
  */
 export function startStream(conversation,
-  { threadId = null, userId = null, userEntry = null, text = null, content = [], attachments = [] } = {}) {
+  { threadId = null, userId = null, userEntry = null, content = [], attachments = [] } = {}) {
   return {
     threadId,
     userId,
     userEntry,
-    text,
     content,
     attachments,
     assistant: addEntry(conversation, { type: 'assistant_message', id: null, content: [] }, { pending: true }),

@@ -1,4 +1,4 @@
-// The built-in face's message area: draws the conversation's entries (questions as text with their
+// The built-in face's message area: draws the conversation's entries (questions as text with their references and
 // attachments, answers as safe Markdown with copy and retry), the start screen, "Loading…" and the error line
 // with its Retry button, and keeps the view at the newest message while the reader is there. A message
 // opened from a search result is scrolled to and lit up for a moment (`reveal`).
@@ -8,13 +8,17 @@ import { messageAttachments } from './attachments-view.js';
 import { renderMarkdown } from './markdown.js';
 import { GREETING, PROMPTS } from './starters.js';
 import { textOf } from './conversation-stream.js';
+import { messageContent } from './references.js';
 
 const REDUCED_MOTION = matchMedia('(prefers-reduced-motion: reduce)');
 /** How long a revealed message stays lit: the `flash` animation's length in style.css. */
 const FLASH_MS = 2400;
 
-/** `onPrompt(text)` puts a starter prompt in the composer; `onRetry(entry)` answers that entry again. */
-export function createConversationView({ onPrompt, onRetry }) {
+/**
+ * `onPrompt(text)` puts a starter prompt in the composer; `onRetry(entry)` answers that entry again;
+ * `onReference(threadId)` opens a conversation a question references.
+ */
+export function createConversationView({ onPrompt, onRetry, onReference }) {
   const messages = h('div', { class: 'messages-inner' });
   const scroller = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages' }, messages);
   // An entry's elements, kept beside the data so the conversation itself stays plain data.
@@ -70,7 +74,7 @@ export function createConversationView({ onPrompt, onRetry }) {
   function renderQuestion(item, parts) {
     const text = textOf(item);
     const attachments = item.attachments || [];
-    parts.bubble.textContent = text;
+    parts.bubble.replaceChildren(...messageContent(item, onReference)); // its references as `@Title`
     parts.bubble.hidden = !text && attachments.length > 0;
     const key = attachments.map((a) => a.id).join(' ');
     if (key === parts.attachmentsKey) return;

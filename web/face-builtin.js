@@ -51,10 +51,11 @@ export function mountBuiltin(root, { reason, openSettings }) {
   const view = createConversationView({
     onPrompt: (text) => composer.fill(text),
     onRetry: (entry) => retryAnswer(entry),
+    onReference: (id) => openThread(id),
   });
   const composer = createComposer({
     canSend: () => !stream && !locked(),
-    onSend: (text, attachments) => send(text, attachments),
+    onSend: (content, attachments) => send(content, attachments),
     onStop: () => stop(),
   });
 
@@ -198,17 +199,17 @@ export function mountBuiltin(root, { reason, openSettings }) {
     stream.controller.abort();
   }
 
-  // `attachments` are the uploaded ones, as the server described them; the question shows them at once. A
+  // `content` is the message's parts: its text, with a tag for each conversation it references (references.js);
+  // `attachments` are the uploaded ones, as the server described them; the question shows both at once. A
   // message of attachments alone has no text part at all (the server accepts that), rather than an empty one.
-  function send(text, attachments = []) {
-    const content = text ? [{ type: 'input_text', text }] : [];
+  function send(content, attachments = []) {
     const input = {
       content,
       attachments: attachments.map((a) => a.id),
       inference_options: composer.model() ? { model: composer.model() } : {},
     };
     const userEntry = show({ type: 'user_message', id: null, content, attachments }, { pending: true });
-    const asked = { userEntry, text, attachments };
+    const asked = { userEntry, content, attachments };
     if (conversation.thread) run('threads.add_user_message', { thread_id: conversation.thread.id, input }, asked);
     else run('threads.create', { input }, asked);
   }
@@ -263,9 +264,9 @@ export function mountBuiltin(root, { reason, openSettings }) {
       view.showError(s.failed, () => {
         if (user && conversation.thread) {
           retryAfter(user);
-        } else if (s.text || s.attachments.length) {
+        } else if (s.content.length || s.attachments.length) {
           if (s.userEntry) drop(s.userEntry);
-          send(s.text, s.attachments);
+          send(s.content, s.attachments);
         }
       });
     }

@@ -9,6 +9,7 @@
 
 import { api, authFetch } from './client.js';
 import { toast } from './dom.js';
+import { conversationEntities } from './references.js';
 import { createSearchDialog, onSearchKey } from './search.js';
 import { GREETING, PLACEHOLDER, PROMPTS } from './starters.js';
 
@@ -115,6 +116,9 @@ export async function mountChatKit(root, { openSettings }) {
       // starters.js is plain JS, so tsc sees its icons as strings; tests/test_chatkit_types.py checks them.
       startScreen: { greeting: GREETING, prompts: /** @type {StartScreenPrompt[]} */ (PROMPTS) },
       composer,
+      // `@` references another conversation (references.js); ChatKit sends the chosen one as a tag, from which
+      // the server gives the model that conversation's text. The menu button types the `@` for the user.
+      entities: { onTagSearch: conversationEntities, showComposerMenu: true },
       threadItemActions: { feedback: true, retry: true },
       // HeaderIcon has no magnifier; 'history' (a clock) says "search past conversations" best among them.
       header: {

@@ -196,7 +196,7 @@ export function createReferences({ textarea }) {
       return;
     }
     listbox.replaceChildren(...found.map((r, index) => h('li', {
-      id: `${LISTBOX_ID}-${index}`, role: 'option', class: 'ref-option', 'aria-selected': 'false',
+      id: `${LISTBOX_ID}-${index}`, role: 'option', class: 'ref-option', 'aria-selected': 'false', title: titleOf(r),
       onmousedown: (event) => event.preventDefault(), // the message box keeps the focus
       onmousemove: () => setActive(index),
       onclick: () => choose(index),
