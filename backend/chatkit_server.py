@@ -98,14 +98,19 @@ class Converter(ThreadItemConverter):
     async def user_message_to_input(
         self, item: UserMessageItem, is_last_message: bool = True
     ) -> TResponseInputItem | list[TResponseInputItem] | None:
-        # Files sent without a word would go with an empty text part first, which Anthropic refuses.
         converted = await super().user_message_to_input(item, is_last_message)
-        for message in converted if isinstance(converted, list) else [converted]:
+        if converted is None:
+            return None
+        messages = converted if isinstance(converted, list) else [converted]
+        for message in messages:
             data = cast(dict[str, Any], message)
             content = data.get("content") if isinstance(data, dict) else None
+            # Files sent without a word would go with an empty text part first, which Anthropic refuses.
             if isinstance(content, list) and len(content) > 1:
                 data["content"] = [p for p in content if not (p.get("type") == "input_text" and not p.get("text"))]
-        return converted
+        # ChatKit puts the context (quoted text, `@` references) after the question; a model answers the last
+        # thing it reads, so the question goes last.
+        return [*messages[1:], messages[0]] if len(messages) > 1 else converted
 
     async def attachment_to_message_content(self, attachment: Attachment) -> ResponseInputContentParam:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from chatkit.types import UserMessageItem, UserMessageTextContent
+from chatkit.types import UserMessageItem
 
 TITLE_PROMPT = (
     "Write a short title (at most six words) for a conversation that begins with the user's message below. "
@@ -23,9 +23,10 @@ def tidy(reply: str) -> str:
 
 
 def typed_text(message: UserMessageItem) -> str:
-    """What the user typed in a message (its text parts, joined), which titles are made from; for files sent
-    without a word, their names."""
-    text = "".join(part.text for part in message.content if isinstance(part, UserMessageTextContent)).strip()
+    """What the user typed in a message (its text and references, joined), which titles are made from; for
+    files sent without a word, their names."""
+    # A reference to another conversation reads as that conversation's title.
+    text = "".join(part.text for part in message.content).strip()
     return text or ", ".join(attachment.name for attachment in message.attachments)
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from chatkit.types import FileAttachment, InferenceOptions, UserMessageItem, UserMessageTextContent
+from chatkit.types import (
+    FileAttachment,
+    InferenceOptions,
+    UserMessageContent,
+    UserMessageItem,
+    UserMessageTagContent,
+    UserMessageTextContent,
+)
 
 from backend.titles import MAX_LENGTH, fallback_title, tidy, typed_text
 
@@ -102,12 +109,12 @@ def test_a_fallback_title_cut_to_80_characters_still_ends_with_an_ellipsis() -> 
     assert title.endswith("…")
 
 
-def _message(text: str, *names: str) -> UserMessageItem:
+def _message(text: str, *names: str, content: list[UserMessageContent] | None = None) -> UserMessageItem:
     return UserMessageItem(
         id="msg_1",
         thread_id="thr_1",
         created_at=datetime(2026, 1, 1),
-        content=[UserMessageTextContent(text=text)] if text else [],
+        content=content or ([UserMessageTextContent(text=text)] if text else []),
         attachments=[FileAttachment(id=f"atc_{n}", name=name, mime_type="text/plain") for n, name in enumerate(names)],
         inference_options=InferenceOptions(),
     )
@@ -119,3 +126,12 @@ def test_a_title_is_made_from_what_the_user_typed_not_the_files_names() -> None:
 
 def test_files_sent_without_a_word_are_titled_by_their_names() -> None:
     assert typed_text(_message("", "q3.pdf", "chart.png")) == "q3.pdf, chart.png"
+
+
+def test_a_reference_to_another_conversation_reads_as_its_title() -> None:
+    content: list[UserMessageContent] = [
+        UserMessageTextContent(text="Compare "),
+        UserMessageTagContent(id="thr_k", text="Kyoto trip", data={"thread_id": "thr_k"}),
+        UserMessageTextContent(text=" with the tea plan"),
+    ]
+    assert typed_text(_message("", content=content)) == "Compare Kyoto trip with the tea plan"
