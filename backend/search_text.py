@@ -88,10 +88,10 @@ def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS) -> list[di
     """About `width` characters of `text` around its first match, as segments `{"text", "hit"}` with every match
     in them marked; the start of the text when nothing matches (a title hit, say)."""
     folded, origin = fold(text)
-    needles = sorted({fold(piece)[0] for term in terms for piece in _needles(term)} - {""}, key=len, reverse=True)
+    patterns = sorted({_pattern(term) for term in terms} - {""}, key=len, reverse=True)
     spans: list[tuple[int, int]] = []
-    for needle in needles:
-        for found in re.finditer(re.escape(needle), folded):
+    for pattern in patterns:
+        for found in re.finditer(pattern, folded):
             start, end = origin[found.start()], origin[found.end() - 1] + 1
             if not any(start < e and s < end for s, e in spans):
                 spans.append((start, end))
@@ -118,9 +118,13 @@ def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS) -> list[di
     return [_one_line(segment) for segment in segments]
 
 
-def _needles(term: Term) -> list[str]:
-    # A phrase and a CJK run are marked whole; the words of a bare term one by one (each is a prefix).
-    return [term.text] if term.phrase or term.cjk else _WORD.findall(term.text)
+def _pattern(term: Term) -> str:
+    """What marks a term in folded text: a CJK run as it is, a phrase's words with anything but letters between
+    them (as FTS5 reads it), the words of a bare term each on its own."""
+    if term.cjk:
+        return re.escape(fold(term.text)[0])
+    words = [re.escape(fold(word)[0]) for word in _WORD.findall(term.text)]
+    return r"\W+".join(words) if term.phrase else "|".join(words)
 
 
 def _split_cjk(text: str) -> list[str]:

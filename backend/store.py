@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import logging
 import os
 import threading
@@ -90,10 +91,10 @@ class JsonFileStore(Store[Any]):
         """Build the listing from the files, using the index's entries for files that did not change, and queue
         for (re)indexing every thread whose file changed, appeared or went while the app was closed."""
         self.root.mkdir(parents=True, exist_ok=True)
-        # Replaced by index.sqlite3; left by an earlier version of the app.
-        with contextlib.suppress(FileNotFoundError):
-            (self.root / "index.json").unlink()
         cached, stale = self.index.open()
+        # An earlier version's listing cache, replaced by index.sqlite3: read once, so the first start after an
+        # update does not parse every file before the window can show the list.
+        legacy = _legacy_listing(self.root / "index.json") if not cached else {}
         index: dict[str, Listed] = {}
         changed: set[str] = set()
         with os.scandir(self.root) as entries:
@@ -103,7 +104,7 @@ class JsonFileStore(Store[Any]):
                 if not is_thread or not entry.is_file():
                     continue
                 stat = entry.stat()
-                hit = cached.get(thread_id)
+                hit = cached.get(thread_id) or legacy.get(thread_id)
                 if hit and hit.mtime_ns == stat.st_mtime_ns and hit.size == stat.st_size:
                     index[thread_id] = hit
                     continue
@@ -116,7 +117,7 @@ class JsonFileStore(Store[Any]):
             # Sorted now, at start, so that the first list the window asks for is as quick as the next.
             self._sort()
         # Oldest first, so that messages are numbered in time order after a rebuild, as they are after live writes.
-        queued = changed | (set(cached) - set(index)) | (stale & set(index))
+        queued = changed | (set(cached) ^ set(index)) | (stale & set(index))
         self.index.changed(
             sorted(queued, key=lambda tid: str(index[tid].thread.get("created_at", "")) if tid in index else "")
         )
@@ -412,3 +413,16 @@ class JsonFileStore(Store[Any]):
 def _listing(tf: ThreadFile) -> dict[str, Any]:
     """What the index keeps of a thread: its metadata as the list shows it (locked if newer)."""
     return tf.metadata().model_dump(mode="json") if tf.read_only else tf.thread
+
+
+def _legacy_listing(path: Path) -> dict[str, Listed]:
+    """The entries of `threads/index.json` (`{"version": 1, "entries": {id: {"mtime_ns", "size", "thread"}}}`),
+    which earlier versions kept; the file is removed once read."""
+    try:
+        entries = json.loads(path.read_bytes())["entries"]
+        listed = {tid: Listed(e["thread"], int(e["mtime_ns"]), int(e["size"])) for tid, e in entries.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        listed = {}
+    with contextlib.suppress(OSError):
+        path.unlink()
+    return listed

@@ -28,7 +28,7 @@ from . import search_text
 log = logging.getLogger(__name__)
 
 FILE = "index.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE threads (
     id TEXT PRIMARY KEY, listing TEXT NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
@@ -39,6 +39,7 @@ CREATE TABLE messages (
     created_at TEXT NOT NULL, text TEXT NOT NULL, grams TEXT NOT NULL
 );
 CREATE INDEX messages_by_thread ON messages (thread_id);
+CREATE INDEX messages_by_time ON messages (created_at);
 CREATE VIRTUAL TABLE fts USING fts5 (
     text, grams, content = 'messages', content_rowid = 'id',
     tokenize = 'unicode61 remove_diacritics 2'
@@ -54,8 +55,6 @@ END;
 TITLE_WEIGHT = 3.0
 # Past this many matching messages, results are the newest rather than ranked (see `ThreadIndex.search`).
 RANKED_MATCHES = 3000
-# Matching messages read per result wanted, in that case.
-NEWEST_ROWS_PER_RESULT = 20
 # Threads updated in one transaction, at most.
 BATCH = 200
 # A failed update is tried again after this long.
@@ -270,7 +269,8 @@ class ThreadIndex:
         [(matches,)] = self._read(counted, (expression, RANKED_MATCHES + 1))
         if matches > RANKED_MATCHES:
             return self._newest(expression, limit, offset, after, before)
-        # bm25() only works in a query over the FTS table itself, so its scores are taken first.
+        # bm25() only works in a query over the FTS table itself, so its scores are taken first. With one min()
+        # and no other aggregate, SQLite takes the other columns from the row of that minimum: the best message.
         query = f"""
             WITH matched AS MATERIALIZED (SELECT rowid AS id, bm25(fts) AS score FROM fts WHERE fts MATCH ?),
             hits AS (
@@ -278,27 +278,46 @@ class ThreadIndex:
                        matched.score * (CASE WHEN m.role = 'title' THEN {TITLE_WEIGHT} ELSE 1.0 END) AS score
                 FROM matched JOIN messages AS m ON m.id = matched.id
                 WHERE m.created_at >= ? AND m.created_at < ?
-            )
-            SELECT thread_id, item_id, role, created_at, text, min(score), count(*)
-            FROM hits GROUP BY thread_id ORDER BY sum(score), max(created_at) DESC LIMIT ? OFFSET ?
+            ),
+            best AS (
+                SELECT thread_id, item_id, role, created_at, text, min(score) AS score, count(*) AS hits
+                FROM hits GROUP BY thread_id
+            ),
+            totals AS (SELECT thread_id, sum(score) AS total, max(created_at) AS latest FROM hits GROUP BY thread_id)
+            SELECT best.thread_id, item_id, role, created_at, text, hits FROM best JOIN totals USING (thread_id)
+            ORDER BY total, latest DESC LIMIT ? OFFSET ?
         """
         rows = self._read(query, (expression, after, before, limit, offset))
-        return [Hit(row[0], row[1], row[2], row[3], row[4], row[6]) for row in rows]
+        return [Hit(*row) for row in rows]
 
     def _newest(self, expression: str, limit: int, offset: int, after: str, before: str) -> list[Hit]:
-        """The conversations with the newest matching messages (message rows are numbered in time order)."""
-        window = (offset + limit) * NEWEST_ROWS_PER_RESULT
+        """The conversations with the newest matching messages, each with its newest match and its match count."""
         query = """
-            SELECT m.thread_id, m.item_id, m.role, m.created_at, m.text FROM fts JOIN messages AS m ON m.id = fts.rowid
-            WHERE fts MATCH ? AND m.created_at >= ? AND m.created_at < ? ORDER BY fts.rowid DESC LIMIT ?
+            SELECT thread_id, item_id, role, created_at, text FROM messages INDEXED BY messages_by_time
+            WHERE id IN (SELECT rowid FROM fts WHERE fts MATCH ?) AND created_at >= ? AND created_at < ?
+            ORDER BY created_at DESC
         """
-        best: dict[str, list[Any]] = {}
-        for thread_id, item_id, role, created_at, text in self._read(query, (expression, after, before, window)):
-            if thread_id in best:
-                best[thread_id][5] += 1
-            else:
-                best[thread_id] = [thread_id, item_id, role, created_at, text, 1]
-        return [Hit(*row) for row in list(best.values())[offset : offset + limit]]
+        wanted = offset + limit
+        newest: dict[str, tuple[Any, ...]] = {}
+        with self._read_lock:
+            rows = self._cursor(query, (expression, after, before))
+            for row in rows:
+                newest.setdefault(row[0], row)
+                if len(newest) == wanted:
+                    break
+        page = list(newest.values())[offset:wanted]
+        if not page:
+            return []
+        marks = ", ".join("?" * len(page))
+        counts = dict(
+            self._read(
+                f"""SELECT m.thread_id, count(*) FROM messages AS m JOIN fts ON fts.rowid = m.id
+                    WHERE m.thread_id IN ({marks}) AND fts MATCH ? AND m.created_at >= ? AND m.created_at < ?
+                    GROUP BY m.thread_id""",
+                (*[row[0] for row in page], expression, after, before),
+            )
+        )
+        return [Hit(row[0], row[1], row[2], row[3], row[4], counts.get(row[0], 1)) for row in page]
 
     def titles(self, terms: list[search_text.Term], limit: int) -> list[str]:
         """Threads whose title matches every term, newest first."""
@@ -310,18 +329,21 @@ class ThreadIndex:
 
     def _read(self, query: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._read_lock:
-            if self._reader is None:
-                return []
-            try:
-                return self._reader.execute(query, parameters).fetchall()
-            except sqlite3.Error as error:
-                log.error("could not read the index %s (%s); it is rebuilt at the next start", FILE, error)
-                with contextlib.suppress(OSError):
-                    self._rebuild_mark.touch()
-                raise SearchUnavailable(
-                    "Search is not available right now because its index could not be read — restart the app to "
-                    "rebuild it."
-                ) from None
+            return list(self._cursor(query, parameters))
+
+    def _cursor(self, query: str, parameters: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        """The rows of a read, one at a time (so a caller can stop early); call with the read lock held."""
+        if self._reader is None:
+            return
+        try:
+            yield from self._reader.execute(query, parameters)
+        except sqlite3.Error as error:
+            log.error("could not read the index %s (%s); it is rebuilt at the next start", FILE, error)
+            with contextlib.suppress(OSError):
+                self._rebuild_mark.touch()
+            raise SearchUnavailable(
+                "Search is not available right now because its index could not be read — restart the app to rebuild it."
+            ) from None
 
 
 def _connect(path: Path) -> sqlite3.Connection:

@@ -12,8 +12,10 @@ temporary data folder, then specifies what only a store over plain files must gu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from chatkit.types import AssistantMessageItem, LockedStatus
 from backend.attachments import AttachmentFiles
 from backend.config import AppConfig
 from backend.ids import InvalidIdError
+from backend.search_text import parse
 from backend.store import JsonFileStore, ReadOnlyThreadError
 from tests.store_contract import CONTEXT, StoreContract, answer, ids, make_thread, user_message
 
@@ -348,3 +351,30 @@ class TestJsonFileStore(StoreContract):
             await calls[operation]()
         assert snapshot(tmp_path) == before
         assert ids((await store.load_threads(10, None, "asc", CONTEXT)).data) == ["thr_ok"]
+
+    # ---- the index ---------------------------------------------------------------------------------
+
+    async def test_an_earlier_versions_listing_cache_is_used_once_and_removed(
+        self, store: JsonFileStore, tmp_path: Path
+    ) -> None:
+        await self.conversation(store, "thr_upgraded", turns=2)
+        listed_before = (await store.load_threads(10, None, "desc", CONTEXT)).data
+        store.close()
+        for name in ("index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
+            (tmp_path / name).unlink(missing_ok=True)
+        stat = thread_file(tmp_path, "thr_upgraded").stat()
+        thread = {**listed_before[0].model_dump(mode="json"), "title": "From the old cache"}
+        legacy = {"thread": thread, "mtime_ns": stat.st_mtime_ns, "size": stat.st_size}
+        (tmp_path / "threads" / "index.json").write_text(
+            json.dumps({"version": 1, "entries": {"thr_upgraded": legacy}})
+        )
+
+        after = reopen(tmp_path)
+        [listed] = (await after.load_threads(10, None, "desc", CONTEXT)).data
+        assert listed.title == "From the old cache", "the old cache spared parsing the unchanged file"
+        assert not (tmp_path / "threads" / "index.json").exists()
+        deadline = time.monotonic() + 10
+        while after.index.indexing and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        hits = after.index.search(parse("Answer"), 10, 0, "", "\uffff")
+        assert [hit.thread_id for hit in hits] == ["thr_upgraded"], "its messages are indexed"

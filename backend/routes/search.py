@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -36,14 +36,17 @@ async def search(
         return error_response(400, TOO_LONG)
     if cursor and not _CURSOR.fullmatch(cursor):
         return error_response(400, "That page of results is not available any more; search again.")
-    for value in (after, before):
-        if value and not _is_date(value):
+    bounds = []
+    for value, unbounded in ((after, ""), (before, "\uffff")):
+        stored = _as_stored(value) if value else unbounded
+        if stored is None:
             return error_response(400, f"“{value[:40]}” is not a date; use the form 2026-01-31.")
+        bounds.append(stored)
     terms = search_text.parse(q)
     offset = int(cursor or 0)
     hits = []
     if terms:
-        hits = await asyncio.to_thread(store.index.search, terms, limit + 1, offset, after, before or "\uffff")
+        hits = await asyncio.to_thread(store.index.search, terms, limit + 1, offset, *bounds)
     results = [_result(store, hit, terms) for hit in hits[:limit]]
     more = len(hits) > limit
     return {
@@ -68,15 +71,19 @@ async def titles(store: StoreDep, q: str = "", limit: int = Query(8, ge=1, le=20
     return {"results": [_titled(store, thread_id) for thread_id in ids if store.listed(thread_id)]}
 
 
-def _is_date(value: str) -> bool:
-    """A real date or date and time in ISO form (`2026-01-31`, `2026-01-31T09:30`), as the thread files hold."""
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+)?", value):
-        return False
+def _as_stored(value: str) -> str | None:
+    """A date (`2026-01-31`) or date and time (`2026-01-31T09:30`, `…Z`, `…+02:00`, a space for the `T`) in the
+    form the thread files hold times (this computer's local time, ISO, no zone), to compare with them; None if
+    it is not a real date."""
     try:
-        datetime.fromisoformat(value)
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+        moment = datetime.fromisoformat(value)
     except ValueError:
-        return False
-    return True
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone().replace(tzinfo=None)
+    return moment.isoformat()
 
 
 def _result(store: JsonFileStore, hit: Any, terms: list[search_text.Term]) -> dict[str, Any]:
