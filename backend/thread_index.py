@@ -127,7 +127,13 @@ class ThreadIndex:
         except sqlite3.Error as error:
             log.warning("the index %s is unusable (%s); rebuilding it from the thread files", FILE, error)
             self._discard()
-            found = self._open_existing()
+            try:
+                found = self._open_existing()
+            except sqlite3.Error as again:
+                # Not even a new file can be made (a read-only folder, a file another program holds open): chats
+                # and the list work from the thread files; search finds nothing until the next start.
+                log.error("the index %s cannot be created (%s); search is off for this run", FILE, again)
+                return {}, set()
         self._worker = threading.Thread(target=self._work, name="thread-index", daemon=True)
         self._worker.start()
         return found
@@ -165,13 +171,15 @@ class ThreadIndex:
 
     def _discard(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal", ".rebuild"):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 Path(f"{self.path}{suffix}").unlink()
 
     # ---- keeping it up to date -----------------------------------------------------------------------
 
     def changed(self, thread_ids: Iterable[str]) -> None:
         """These threads' files changed (or went): bring their entries up to date, in the background."""
+        if self._worker is None:
+            return
         for thread_id in thread_ids:
             with self._pending_lock:
                 if thread_id in self._pending:

@@ -378,3 +378,19 @@ class TestJsonFileStore(StoreContract):
             await asyncio.sleep(0.02)
         hits = after.index.search(parse("Answer"), 10, 0, "", "\uffff")
         assert [hit.thread_id for hit in hits] == ["thr_upgraded"], "its messages are indexed"
+
+    async def test_without_a_usable_index_file_conversations_still_list_and_save(
+        self, store: JsonFileStore, tmp_path: Path
+    ) -> None:
+        await self.conversation(store, "thr_before", turns=1)
+        store.close()
+        for name in ("index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
+            (tmp_path / name).unlink(missing_ok=True)
+        (tmp_path / "index.sqlite3").mkdir()  # something that can be neither opened nor removed as a file
+
+        after = reopen(tmp_path)
+        await self.conversation(after, "thr_after", turns=1)
+        listed = (await after.load_threads(10, None, "asc", CONTEXT)).data
+        assert sorted(ids(listed)) == ["thr_after", "thr_before"]
+        assert not after.index.indexing
+        assert after.index.search(parse("Answer"), 10, 0, "", "\uffff") == []
