@@ -274,8 +274,10 @@ class ThreadIndex:
         """
         expression = search_text.match_expression(terms)
         counted = "SELECT count(*) FROM (SELECT 1 FROM fts WHERE fts MATCH ? LIMIT ?)"
-        [(matches,)] = self._read(counted, (expression, RANKED_MATCHES + 1))
-        if matches > RANKED_MATCHES:
+        counts = self._read(counted, (expression, RANKED_MATCHES + 1))
+        if not counts:  # no index this run
+            return []
+        if counts[0][0] > RANKED_MATCHES:
             return self._newest(expression, limit, offset, after, before)
         # bm25() only works in a query over the FTS table itself, so its scores are taken first. With one min()
         # and no other aggregate, SQLite takes the other columns from the row of that minimum: the best message.
