@@ -88,11 +88,12 @@ def check_data(app: RunningApp, thread_id: str, items: int) -> None:
 # ---- talking to the app ---------------------------------------------------------------------------------
 
 
-def launch(data_dir: Path, fake: FakeProvider) -> tuple[RunningApp, float]:
+def launch(data_dir: Path, fake: FakeProvider, timeout: float = 60) -> tuple[RunningApp, float]:
     """Start `serve`; returns the app and the seconds from spawning it to its ready line."""
     started = time.perf_counter()
     app = start_app(
         data_dir,
+        timeout=timeout,
         CHATKIT_DESKTOP_MODEL=MODEL,
         CHATKIT_DESKTOP_API_BASE=fake.openai_base,
         OPENAI_API_KEY="sk-bench-0123456789",

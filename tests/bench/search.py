@@ -23,11 +23,10 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -40,9 +39,19 @@ ROOT = Path(__file__).resolve().parents[2]
 if __name__ == "__main__":  # run as a script: make `tests` importable (importing this module changes nothing)
     sys.path.insert(0, str(ROOT))
 
+from tests.bench.backend import (  # noqa: E402
+    Row,
+    code_version,
+    kept_alive,
+    launch,
+    ms,
+    note,
+    print_table,
+    wait_chat_ready,
+)
 from tests.bench.threads import SENTENCES  # noqa: E402
 from tests.fake_provider import FakeProvider  # noqa: E402
-from tests.harness import RunningApp, start_app  # noqa: E402
+from tests.harness import RunningApp  # noqa: E402
 
 MODEL = "openai/fake-local-1"
 START = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
@@ -187,24 +196,6 @@ def write_search_corpus(data_dir: Path, threads: int, messages: int = 20) -> dic
 # ---- the bench --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    """One line of the table."""
-
-    what: str
-    measured: str
-    target: str = "—"
-
-
-def note(message: str) -> None:
-    """Progress on stderr, so stdout holds only the table."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
 def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
@@ -216,19 +207,6 @@ def percentile(times: list[float], fraction: float) -> float:
 
 def p50_p95(times: list[float]) -> str:
     return f"p50 {ms(statistics.median(times))}, p95 {ms(percentile(times, 0.95))} (n={len(times)})"
-
-
-def launch(data_dir: Path, fake: FakeProvider) -> tuple[RunningApp, float]:
-    """Start `serve`; returns the app and the seconds from spawning it to its ready line."""
-    started = time.perf_counter()
-    app = start_app(
-        data_dir,
-        timeout=600,
-        CHATKIT_DESKTOP_MODEL=MODEL,
-        CHATKIT_DESKTOP_API_BASE=fake.openai_base,
-        OPENAI_API_KEY="sk-bench-0123456789",
-    )
-    return app, time.perf_counter() - started
 
 
 def search(client: httpx.Client, q: str, **params: Any) -> dict[str, Any]:
@@ -253,28 +231,6 @@ def wait_indexed(client: httpx.Client, timeout: float = 3600) -> float:
     return time.perf_counter() - started
 
 
-def wait_chat_ready(client: httpx.Client, timeout: float = 120) -> None:
-    """Poll /health until the model layer has loaded, so it does not compete with what is timed."""
-    deadline = time.monotonic() + timeout
-    while not client.get("/health").json()["chat_ready"]:
-        if time.monotonic() > deadline:
-            raise SystemExit("the model layer never loaded")
-        time.sleep(0.05)
-
-
-def timed(call: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    call()
-    return time.perf_counter() - started
-
-
-def kept_alive(call: Callable[[], Any], runs: int) -> list[float]:
-    """Seconds per call after two untimed calls, so every timed one reuses the open connection."""
-    call()
-    call()
-    return [timed(call) for _ in range(runs)]
-
-
 def index_bytes(data_dir: Path) -> tuple[int, int]:
     """The index's size on disk: `index.sqlite3`, and its `-wal` file."""
 
@@ -295,7 +251,7 @@ def rebuild(data: Path, fake: FakeProvider, threads: int, messages: int) -> tupl
         (data / name).unlink(missing_ok=True)
     note("start with no index.sqlite3: full rebuild")
     spawned = time.perf_counter()
-    app, ready = launch(data, fake)
+    app, ready = launch(data, fake, timeout=600)
     with app.client() as client:
         first = search(client, COMMON_WORD, limit=1)
         listed = client.post("/chatkit", json={"type": "threads.list", "params": {"limit": 20, "order": "desc"}})
@@ -368,24 +324,6 @@ def latencies(app: RunningApp, runs: int, counts: dict[str, int], threads: int) 
         times = kept_alive(lambda: client.post("/chatkit", json=body).raise_for_status(), runs)
         rows.append(Row(f"threads.list(20, desc), {threads:,} threads", p50_p95(times), "≤ 5 ms"))
     return rows
-
-
-def print_table(rows: list[Row], header: str) -> None:
-    width = max(len(row.what) for row in rows)
-    measured = max(len(row.measured) for row in rows)
-    print(header)
-    print(f"{'what':<{width}} | {'measured':<{measured}} | target")
-    print(f"{'-' * width}-|-{'-' * measured}-|-------")
-    for row in rows:
-        print(f"{row.what:<{width}} | {row.measured:<{measured}} | {row.target}")
-
-
-def code_version() -> str:
-    """Which code was measured: the commit, and whether the work tree differs from it."""
-    git = ["git", "-C", str(ROOT)]
-    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "backend", "desktop"], capture_output=True, text=True)
-    return commit + (" + uncommitted changes" if dirty.stdout.strip() else "")
 
 
 def main() -> None:
