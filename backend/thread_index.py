@@ -55,6 +55,8 @@ END;
 TITLE_WEIGHT = 3.0
 # Past this many matching messages, results are the newest rather than ranked (see `ThreadIndex.search`).
 RANKED_MATCHES = 3000
+# How long a lone change waits before it is indexed.
+SETTLE_S = 0.5
 # Threads updated in one transaction, at most.
 BATCH = 200
 # A failed update is tried again after this long.
@@ -221,6 +223,10 @@ class ThreadIndex:
         """The next threads to update (waiting for the first); empty when it is time to stop."""
         batch: list[str] = []
         item = self._queue.get()
+        if item is not None and self._queue.empty():
+            # A write while chatting: the model is being asked right now. Let the answer start (and the writes
+            # that follow gather) before competing with it for the interpreter.
+            self._stopping.wait(SETTLE_S)
         while item is not None:
             batch.append(item)
             if len(batch) >= BATCH:
