@@ -47,7 +47,8 @@ async def search(
     hits = []
     if terms:
         hits = await asyncio.to_thread(store.index.search, terms, limit + 1, offset, *bounds)
-    results = [_result(store, hit, terms) for hit in hits[:limit]]
+    # A conversation deleted a moment ago may still be in the index (it catches up in the background).
+    results = [_result(store, hit, terms) for hit in hits[:limit] if store.listed(hit.thread_id)]
     more = len(hits) > limit
     return {
         "query": q,
