@@ -116,11 +116,10 @@ class JsonFileStore(Store[Any]):
             self._index = index
             # Sorted now, at start, so that the first list the window asks for is as quick as the next.
             self._sort()
-        # Oldest first, so that messages are numbered in time order after a rebuild, as they are after live writes.
+        # The least recently written first, so that messages are numbered in the order of their conversations' last
+        # change after a rebuild, as they are after live writes (the index reads "newest first" that way).
         queued = changed | (set(cached) ^ set(index)) | (stale & set(index))
-        self.index.changed(
-            sorted(queued, key=lambda tid: str(index[tid].thread.get("created_at", "")) if tid in index else "")
-        )
+        self.index.changed(sorted(queued, key=lambda tid: index[tid].mtime_ns if tid in index else 0))
 
     def close(self) -> None:
         """Let the index finish its queued updates (at a clean exit; what is left is redone at the next start)."""

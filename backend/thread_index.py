@@ -161,8 +161,21 @@ class ThreadIndex:
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"schema version {version}, not {SCHEMA_VERSION}")
-            rows = conn.execute("SELECT id, listing, mtime_ns, size FROM threads").fetchall()
-            listed = {row[0]: Listed(json.loads(row[1]), row[2], row[3]) for row in rows}
+            # One JSON document for all the entries: 10,000 small parses took four times as long as one.
+            ids, listings, mtimes, sizes = conn.execute(
+                "SELECT group_concat(id, ' '), '[' || group_concat(listing, ',') || ']', group_concat(mtime_ns, ' '),"
+                " group_concat(size, ' ') FROM threads"
+            ).fetchone()
+            listed = {
+                thread_id: Listed(thread, int(mtime), int(size))
+                for thread_id, thread, mtime, size in zip(
+                    (ids or "").split(),
+                    json.loads(listings or "[]"),
+                    (mtimes or "").split(),
+                    (sizes or "").split(),
+                    strict=True,
+                )
+            }
             unindexed = "SELECT id FROM threads WHERE indexed_mtime_ns IS NOT mtime_ns OR indexed_size IS NOT size"
             stale = {row[0] for row in conn.execute(unindexed)}
         except (sqlite3.Error, ValueError, TypeError) as error:
@@ -307,11 +320,15 @@ class ThreadIndex:
         return [Hit(*row) for row in rows]
 
     def _newest(self, expression: str, limit: int, offset: int, after: str, before: str) -> list[Hit]:
-        """The conversations with the newest matching messages, each with its newest match and its match count."""
+        """The conversations with the newest matching messages, each with its newest match and its match count.
+
+        Messages are numbered as they are indexed, a conversation's in order, the conversations last written
+        last (live, and in a rebuild, which goes by the files' modification times); FTS5 reads its matches in
+        that order backwards without sorting, so this stops as soon as the page is full.
+        """
         query = """
-            SELECT thread_id, item_id, role, created_at, text FROM messages INDEXED BY messages_by_time
-            WHERE id IN (SELECT rowid FROM fts WHERE fts MATCH ?) AND created_at >= ? AND created_at < ?
-            ORDER BY created_at DESC
+            SELECT m.thread_id, m.item_id, m.role, m.created_at, m.text FROM fts JOIN messages AS m ON m.id = fts.rowid
+            WHERE fts MATCH ? AND m.created_at >= ? AND m.created_at < ? ORDER BY fts.rowid DESC
         """
         wanted = offset + limit
         newest: dict[str, tuple[Any, ...]] = {}
