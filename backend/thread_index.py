@@ -97,7 +97,8 @@ class Hit:
     role: str
     created_at: str
     text: str
-    hits: int
+    hits: int | None
+    """How many of the conversation's messages match; None past `RANKED_MATCHES` matches (not counted)."""
 
 
 class ThreadIndex:
@@ -320,7 +321,8 @@ class ThreadIndex:
         return [Hit(*row) for row in rows]
 
     def _newest(self, expression: str, limit: int, offset: int, after: str, before: str) -> list[Hit]:
-        """The conversations with the newest matching messages, each with its newest match and its match count.
+        """The conversations with the newest matching messages, each with its newest match (its matches are not
+        counted: for a word in tens of thousands of messages that took longer than the search).
 
         Messages are numbered as they are indexed, a conversation's in order, the conversations last written
         last (live, and in a rebuild, which goes by the files' modification times); FTS5 reads its matches in
@@ -338,19 +340,7 @@ class ThreadIndex:
                 newest.setdefault(row[0], row)
                 if len(newest) == wanted:
                     break
-        page = list(newest.values())[offset:wanted]
-        if not page:
-            return []
-        marks = ", ".join("?" * len(page))
-        counts = dict(
-            self._read(
-                f"""SELECT m.thread_id, count(*) FROM messages AS m JOIN fts ON fts.rowid = m.id
-                    WHERE m.thread_id IN ({marks}) AND fts MATCH ? AND m.created_at >= ? AND m.created_at < ?
-                    GROUP BY m.thread_id""",
-                (*[row[0] for row in page], expression, after, before),
-            )
-        )
-        return [Hit(row[0], row[1], row[2], row[3], row[4], counts.get(row[0], 1)) for row in page]
+        return [Hit(row[0], row[1], row[2], row[3], row[4], None) for row in list(newest.values())[offset:wanted]]
 
     def titles(self, terms: list[search_text.Term], limit: int) -> list[str]:
         """Threads whose title matches every term, newest first."""

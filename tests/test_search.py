@@ -460,9 +460,7 @@ def test_the_result_shows_the_conversations_best_matching_message_not_its_newest
     assert hit_texts(result) == ["Heron", "heron", "heron"]
 
 
-def test_a_word_in_thousands_of_messages_still_finds_every_conversation_and_counts_every_hit(
-    corpus: RunningApp,
-) -> None:
+def test_a_word_in_thousands_of_messages_still_finds_every_conversation_newest_first(corpus: RunningApp) -> None:
     pages = every_page(corpus, "lantern", limit=5)
     results = {r["thread_id"]: r["hits"] for page in pages for r in page}
     assert sorted(results) == [
@@ -473,8 +471,9 @@ def test_a_word_in_thousands_of_messages_still_finds_every_conversation_and_coun
         "thr_lantern_4",
         "thr_lantern_big",
     ]
-    assert results["thr_lantern_big"] == LANTERNS
     assert sum(len(page) for page in pages) == 6, "no conversation twice"
+    # Past 3,000 matching messages the matches are not counted (that alone took longer than the search).
+    assert set(results.values()) == {None}
 
 
 def test_a_closer_match_ranks_above_a_newer_looser_one(corpus: RunningApp) -> None:
