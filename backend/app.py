@@ -80,7 +80,7 @@ def create_app(config: AppConfig) -> FastAPI:
     app.state.keys = keys
     app.state.loader = loader
     install_error_handlers(app)
-    routers = (pages.router, chat.router, attachments.limits_router, attachments.router, search.router)
+    routers = (pages.router, chat.router, attachments.token_router, attachments.router, search.router)
     for router in (*routers, settings.router, models.router, unknown.router):
         app.include_router(router)
     app.mount("/", StaticFiles(directory=config.web_dir), name="web")

@@ -22,14 +22,14 @@ from ..security import BodyTooLarge, TokenOrCapability, require_token
 
 # The bytes' routes, each with its own credential (below).
 router = APIRouter()
-# The limits and downloads are the page's, like any other API route.
-limits_router = APIRouter(dependencies=[Depends(require_token)])
+# The limits and downloads are the page's, with its token like any other API route.
+token_router = APIRouter(dependencies=[Depends(require_token)])
 
 # An attachment shown inline may only be an image, and even then it may run nothing.
 _INLINE_HEADERS = {"content-security-policy": "default-src 'none'; sandbox"}
 
 
-@limits_router.get("/api/attachments/limits")
+@token_router.get("/api/attachments/limits")
 async def attachment_limits() -> dict[str, object]:
     """Size and count limits, accepted types and a sentence stating them."""
     return limits()
@@ -64,7 +64,7 @@ async def preview(attachment_id: str, files: AttachmentsDep) -> Response:
     return FileResponse(files.path(meta), media_type=meta.mime_type, headers=_INLINE_HEADERS)
 
 
-@limits_router.get("/api/attachments/{attachment_id}/file")
+@token_router.get("/api/attachments/{attachment_id}/file")
 async def download(attachment_id: str, files: AttachmentsDep) -> Response:
     """An attachment's bytes as a download with the user's file name (never shown inline on this origin)."""
     meta = await asyncio.to_thread(files.load, attachment_id)
@@ -74,7 +74,7 @@ async def download(attachment_id: str, files: AttachmentsDep) -> Response:
     return FileResponse(files.path(meta), media_type=meta.mime_type, headers=headers)
 
 
-async def answer(files: AttachmentsDep, request: AttachmentsCreateReq | AttachmentsDeleteReq) -> bytes:
+async def answer(files: AttachmentFiles, request: AttachmentsCreateReq | AttachmentsDeleteReq) -> bytes:
     """ChatKit's `attachments.create` (first phase) and `attachments.delete`, as `ChatKitServer` answers them."""
     if isinstance(request, AttachmentsCreateReq):
         params = request.params
