@@ -20,7 +20,7 @@ from .config import AppConfig
 from .errors import install_error_handlers
 from .keys import SecretStore
 from .loader import BackgroundLoader
-from .routes import attachments, chat, models, pages, search, settings, unknown
+from .routes import attachments, chat, export, models, pages, search, settings, unknown
 from .security import SecurityMiddleware
 from .settings import SettingsFile
 from .shutdown import EndStreamsOnShutdown
@@ -79,9 +79,10 @@ def create_app(config: AppConfig) -> FastAPI:
     app.state.settings = settings_file
     app.state.keys = keys
     app.state.loader = loader
+    app.state.backup = export.BackupJob(config.data_dir)
     install_error_handlers(app)
     routers = (pages.router, chat.router, attachments.token_router, attachments.router, search.router)
-    for router in (*routers, settings.router, models.router, unknown.router):
+    for router in (*routers, export.router, settings.router, models.router, unknown.router):
         app.include_router(router)
     app.mount("/", StaticFiles(directory=config.web_dir), name="web")
     return app
