@@ -235,7 +235,7 @@ def remove_leftovers(backups: Path) -> None:
 def _sorted_entries(folder: Path) -> list[Path]:
     try:
         return sorted(path for path in folder.iterdir() if not path.name.startswith("."))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
 
 

@@ -273,6 +273,29 @@ def test_a_second_backup_while_one_runs_is_refused_with_a_sentence(big_data: Run
         client.delete("/api/backup")
 
 
+def test_a_backup_that_cannot_be_written_fails_with_a_sentence_and_leaves_nothing(
+    tmp_path: Path, fake: FakeProvider
+) -> None:
+    # A file where the backups folder should be: the zip cannot be written there.
+    (tmp_path / "backups").write_text("in the way", encoding="utf-8")
+    running = start_app(
+        tmp_path, CHATKIT_DESKTOP_MODEL="openai/fake-local-1", CHATKIT_DESKTOP_API_BASE=fake.openai_base
+    )
+    try:
+        running.send("Something to back up.")
+        state = finished_backup(running)
+        with running.client() as client:
+            assert client.get("/api/backup/file").status_code == 404
+    finally:
+        running.stop()
+    assert state["state"] == "failed"
+    assert state["error"].startswith("Could not write the backup (") and state["error"].endswith(
+        "the disk has free space."
+    )
+    assert (tmp_path / "backups").read_text(encoding="utf-8") == "in the way"
+    assert not list(tmp_path.glob("**/*.zip")) and not list(tmp_path.glob("**/*.tmp"))
+
+
 # ---- the command ------------------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import subprocess
 import sys
 import threading
@@ -23,8 +24,10 @@ from ..errors import error_response
 from ..security import require_token
 from ..store import JsonFileStore
 
+log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(require_token)])
 
+_CHECK = "check that the data folder's backups folder is writable and the disk has free space."
 BUSY = "A backup is already being made; wait for it to finish or cancel it."
 
 
@@ -85,11 +88,13 @@ class BackupJob:
             size = export.write_backup(self.data_dir, target, progress=progress, cancelled=cancel.is_set)
         except export.BackupCancelled:
             return
-        except OSError as error:
-            reason = error.strerror or type(error).__name__
+        except Exception as error:
+            # Any failure must end the job (never "running" forever); the page and the command show the sentence.
+            log.exception("the backup failed")
+            reason = getattr(error, "strerror", None) or type(error).__name__
             with self._lock:
                 if not cancel.is_set():
-                    self.state, self.error = "failed", f"Could not write the backup ({reason}); check free space."
+                    self.state, self.error = "failed", f"Could not write the backup ({reason}) — {_CHECK}"
             return
         with self._lock:
             if cancel.is_set():
@@ -196,6 +201,7 @@ def _thread_bytes(store: JsonFileStore, thread_id: str) -> bytes:
 
 
 def _markdown(store: JsonFileStore, files: AttachmentFiles, thread_id: str) -> tuple[str, str, list[export.Attached]]:
+    # The thread file's own JSON data (not ChatKit's types): what is exported is what is stored.
     parsed = store._load(thread_id)
 
     def locate(attachment_id: str) -> Path | None:
