@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="PATH",
         type=Path,
-        help="the zip to write, or a folder to write chatkit-desktop-backup-YYYY-MM-DD.zip in "
+        help="the zip to write (a path ending in .zip), or an existing folder to write "
+        "chatkit-desktop-backup-YYYY-MM-DD.zip in "
         "(default: the current folder)",
     )
     return parser
@@ -155,10 +156,11 @@ def export_backup(folder: Path, output: Path | None) -> int:
     from desktop.instance import InstanceLock, running_url
 
     target = (output or Path.cwd()).expanduser()
-    if target.is_dir() or output is None:
+    # A path that is not a .zip names a folder (one that is missing is an error, not a file called "Backups").
+    if target.is_dir() or target.suffix.lower() != ".zip":
         target = target / backup_name()
     if not target.parent.is_dir():
-        print(f"There is no folder {target.parent} to write the backup in.", file=sys.stderr)
+        print(f"There is no folder {target.parent} to write the backup in; create it first.", file=sys.stderr)
         return 1
     if not (folder / "threads").is_dir():
         print(f"There is nothing to back up: no conversations in {folder}.", file=sys.stderr)

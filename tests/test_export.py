@@ -341,3 +341,13 @@ def test_the_key_used_by_the_app_fixture_is_never_in_a_backup(app: RunningApp) -
         assert OPENAI_KEY.encode() not in archive.read(name)
     with app.client() as client:
         client.delete("/api/backup")
+
+
+def test_the_export_command_refuses_a_folder_that_does_not_exist_in_one_sentence(
+    app: RunningApp, tmp_path: Path
+) -> None:
+    result = run_export(app.data_dir, "--output", str(tmp_path / "Backups"))
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == f"There is no folder {tmp_path / 'Backups'} to write the backup in; create it first."
+    )

@@ -184,7 +184,14 @@ async def open_data_folder(config: ConfigDep) -> Response:
     folder = str(config.data_dir)
     command = {"win32": ["explorer", folder], "darwin": ["open", folder]}.get(sys.platform, ["xdg-open", folder])
     try:
-        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own session: a Ctrl-C to `serve` (sent to its process group) must not close the file manager.
+        subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     except OSError:
         return error_response(500, f"Could not open a file manager; the data folder is {folder}.")
     return JSONResponse({"ok": True})
