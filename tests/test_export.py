@@ -351,3 +351,29 @@ def test_the_export_command_refuses_a_folder_that_does_not_exist_in_one_sentence
     assert (
         result.stderr.strip() == f"There is no folder {tmp_path / 'Backups'} to write the backup in; create it first."
     )
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="xdg-open is the opener on Linux")
+def test_open_data_folder_runs_the_systems_opener_on_it_or_says_it_could_not(
+    tmp_path: Path, fake: FakeProvider
+) -> None:
+    bin_dir, opened = tmp_path / "bin", tmp_path / "opened.txt"
+    bin_dir.mkdir()
+    opener = bin_dir / "xdg-open"
+    opener.write_text(f'#!/bin/sh\nprintf %s "$1" > "{opened}"\n', encoding="utf-8")
+    opener.chmod(0o755)
+    data = tmp_path / "data"
+    running = start_app(data, PATH=str(bin_dir), CHATKIT_DESKTOP_API_BASE=fake.openai_base)
+    try:
+        with running.client() as client:
+            assert client.post("/api/data-folder/open").json() == {"ok": True}
+            deadline = time.monotonic() + 10
+            while not opened.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert opened.read_text(encoding="utf-8") == str(data)
+            opener.unlink()
+            refused = client.post("/api/data-folder/open")
+        assert refused.status_code == 500
+        assert refused.json() == {"error": f"Could not open a file manager; the data folder is {data}."}
+    finally:
+        running.stop()
