@@ -4,11 +4,14 @@
 // openai.github.io/chatkit-js); tests/test_chatkit_types.py checks this file against them with tsc, so an
 // option ChatKit does not know fails the tests. `setOptions` does not merge, so every update passes the full set.
 // Search is ours (search.js), in a dialog above ChatKit opened by the header's left button or Ctrl+K / ⌘K.
+// Export is ours too (export.js): ChatKit's header has two actions only, so a small button of ours sits beside
+// it while a conversation is open (ChatKit says which in `chatkit.thread.change`), with export.js's menu.
 
 /** @import { ChatKitOptions, ComposerOption, ModelOption, StartScreenPrompt } from '@openai/chatkit' */
 
 import { api, authFetch } from './client.js';
 import { toast } from './dom.js';
+import { exportButton } from './export.js';
 import { conversationEntities } from './references.js';
 import { createSearchDialog, onSearchKey } from './search.js';
 import { GREETING, PLACEHOLDER, PROMPTS } from './starters.js';
@@ -132,7 +135,16 @@ export async function mountChatKit(root, { openSettings }) {
     const message = event.detail?.error?.message || String(event.detail?.error || '');
     toast(message || 'ChatKit ran into a problem.');
   });
-  root.replaceChildren(chatkit);
+  /** @type {string | null} */
+  let openThreadId = null;
+  const exporter = exportButton({ threadId: () => openThreadId, label: 'Export this conversation',
+    className: 'icon-button chatkit-export' });
+  exporter.hidden = true;
+  chatkit.addEventListener('chatkit.thread.change', (event) => {
+    openThreadId = event.detail?.threadId || null;
+    exporter.hidden = !openThreadId;
+  });
+  root.replaceChildren(chatkit, exporter);
   chatkit.setOptions(options());
   darkQuery.addEventListener('change', () => chatkit.setOptions(options()));
 

@@ -1,9 +1,11 @@
 // The Settings dialog, the same in both faces: provider keys (masked, checked, saved, forgotten), default
-// model, OpenAI-compatible base URL, system prompt, interface, and two advanced numbers. Keys typed here
-// go to the local server once and are never shown again in full; the inputs are emptied after saving.
+// model, OpenAI-compatible base URL, system prompt, interface, two advanced numbers, and "Your data" (export.js:
+// a full backup, the data folder). Keys typed here go to the local server once and are never shown again in
+// full; the inputs are emptied after saving.
 
 import { api } from './client.js';
 import { h, icon } from './dom.js';
+import { createDataSection } from './export.js';
 
 const OVERRIDE_ENV = { default_model: 'CHATKIT_DESKTOP_MODEL', api_base: 'CHATKIT_DESKTOP_API_BASE' };
 const STORAGE = {
@@ -19,6 +21,7 @@ export function createSettings({ onSaved = () => {} } = {}) {
   let firstRun = false;
   let fields = {};
   let keyRows = {};
+  const data = createDataSection(); // made once: a backup's progress outlives a re-render or a closed dialog
 
   const body = h('div', { class: 'settings-body' });
   const errorBox = h('p', { class: 'form-error', role: 'alert', hidden: true });
@@ -156,6 +159,7 @@ export function createSettings({ onSaved = () => {} } = {}) {
           h('p', { class: 'hint' }, 'Only for local models the app does not know; leave empty otherwise.')),
         h('div', { class: 'field' }, h('label', { for: 'set-timeout' }, 'Request timeout (seconds)'),
           fields.request_timeout)),
+      data.element,
     );
     storageLine.textContent = STORAGE[view.key_storage] || '';
   }
@@ -261,6 +265,7 @@ export function createSettings({ onSaved = () => {} } = {}) {
       showError(error.message);
     }
     render();
+    data.refresh();
     if (!dialog.open) dialog.showModal();
     const target = first ? keyRows[view.setup_provider]?.input : null;
     (target && !target.disabled ? target : dialog.querySelector('.dialog-head button')).focus();

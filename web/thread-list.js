@@ -1,9 +1,11 @@
 // The built-in face's sidebar: the list of saved conversations, newest first and paged, with New chat,
-// rename in place and delete after asking. Read-only conversations (saved by a newer version) get neither.
+// rename in place, export (export.js's menu: Markdown, JSON, copy as Markdown) and delete after asking.
+// Read-only conversations (saved by a newer version) can be exported, not renamed or deleted.
 // The search field (search.js) sits above the list, whose place its results take while a query is typed.
 
 import { chatkit } from './client.js';
 import { h, icon, toast } from './dom.js';
+import { exportButton } from './export.js';
 
 const PAGE = 50;
 
@@ -42,9 +44,11 @@ export function createThreadList({ openId, onOpen, onNewChat, onDeleting, onChan
     const label = h('span', { class: 'thread-title' }, titleOf(thread));
     const open = h('button', { type: 'button', class: 'thread-open', onclick: () => onOpen(thread.id) },
       locked ? icon('lock') : null, label);
+    const exporter = exportButton({ threadId: () => thread.id, label: `Export “${titleOf(thread)}”` });
     const actions = locked
-      ? null
+      ? h('span', { class: 'thread-actions' }, exporter)
       : h('span', { class: 'thread-actions' },
+        exporter,
         h('button', { type: 'button', class: 'icon-button small rename', 'aria-label': `Rename “${titleOf(thread)}”`,
           title: 'Rename', onclick: () => startRename(thread.id) }, icon('pencil')),
         h('button', { type: 'button', class: 'icon-button small delete', 'aria-label': `Delete “${titleOf(thread)}”`,
