@@ -1,22 +1,9 @@
 // Attachments as the reader sees them: the images and file chips of a sent message, the large view of an
 // image (a <dialog>, so Escape, focus and the backdrop behave as everywhere else in the app), saving a file
-// with its own name, and the words for a file's kind and size that the composer's tray uses too.
+// with its own name, and the word for a file's kind that the composer's tray uses too.
 
 import { fetchBlob } from './client.js';
 import { h, icon, toast } from './dom.js';
-
-/** `1234567` → "1.2 MB": the size as a person reads it. */
-export function formatSize(bytes) {
-  if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
-  const units = ['KB', 'MB', 'GB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)} ${units[unit]}`;
-}
 
 /** A short name for a file's kind: "PDF", "PNG", "PY"… (its extension), or "File". */
 export function kindOf({ name = '', mime_type: mime = '' }) {

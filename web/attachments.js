@@ -5,8 +5,8 @@
 // no chip behind.
 
 import { api, chatkit, upload } from './client.js';
-import { h, icon, toast } from './dom.js';
-import { formatSize, kindOf, showImage } from './attachments-view.js';
+import { formatSize, h, icon, toast } from './dom.js';
+import { kindOf, showImage } from './attachments-view.js';
 
 /**
  * `onChange()` is called whenever the tray's files or their states change; `onEmptied()` when the user removed

@@ -1,5 +1,5 @@
 // Building the page safely: elements are made with createElement and text goes in as text nodes, so
-// nothing a user or a model writes is ever parsed as HTML. Also the small icons and the toast.
+// nothing a user or a model writes is ever parsed as HTML. Also the small icons, the toast, and a size as words.
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -93,4 +93,17 @@ export function toast(message, { kind = 'error', timeout } = {}) {
   const ms = timeout ?? (kind === 'error' ? 0 : 4000);
   if (ms) setTimeout(close, ms);
   return item;
+}
+
+/** `1234567` → "1.2 MB": the size as a person reads it. */
+export function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  const units = ['KB', 'MB', 'GB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)} ${units[unit]}`;
 }

@@ -4,7 +4,7 @@
 // downloaded, and opening the data folder in the system's file manager.
 
 import { api, authFetch } from './client.js';
-import { h, icon, toast } from './dom.js';
+import { formatSize, h, icon, toast } from './dom.js';
 
 const UNREACHABLE = 'ChatKit Desktop is not answering — is the app still running?';
 const POLL_MS = 400;
@@ -173,18 +173,6 @@ export function exportButton({ threadId, label = 'Export conversation', classNam
 
 // ---- Settings: "Your data" ----
 
-function formatBytes(bytes) {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ['KB', 'MB', 'GB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)} ${units[unit]}`;
-}
-
 function today() {
   const now = new Date();
   const pad = (n) => String(n).padStart(2, '0');
@@ -277,7 +265,7 @@ export function createDataSection() {
       const response = await authFetch('/api/backup/file');
       if (!response.ok) throw new Error('The finished backup could not be found — try again.');
       saveBlob(await response.blob(), fileNameOf(response, `chatkit-desktop-backup-${today()}.zip`));
-      status.textContent = state.size ? `Backup downloaded (${formatBytes(state.size)}).` : 'Backup downloaded.';
+      status.textContent = state.size ? `Backup downloaded (${formatSize(state.size)}).` : 'Backup downloaded.';
     } catch (error) {
       status.classList.add('bad');
       status.textContent = error.message === 'Failed to fetch' ? UNREACHABLE : error.message;
