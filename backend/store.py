@@ -312,6 +312,17 @@ class JsonFileStore(Store[Any]):
                 return typed_text(UserMessageItem.model_validate(data))
         return ""
 
+    def thread_file(self, thread_id: str) -> ThreadFile:
+        """A thread's file as stored (its JSON data), for what exports it; NotFoundError when there is none."""
+        return self._load(thread_id)
+
+    def file_bytes(self, thread_id: str) -> bytes:
+        """A thread's file byte for byte, as on disk (the id is checked first)."""
+        try:
+            return self._path(thread_id).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"thread {thread_id} not found") from None
+
     def listed(self, thread_id: str) -> dict[str, Any] | None:
         """A thread's listing entry (its metadata as JSON data), or None if there is no such thread."""
         with self._index_lock:

@@ -122,7 +122,7 @@ async def export_thread(
 ) -> Response:
     """The conversation downloaded as Markdown (a zip with its attachments when it has some), or its JSON file."""
     if format == "json":
-        raw = await asyncio.to_thread(_thread_bytes, store, thread_id)
+        raw = await asyncio.to_thread(store.file_bytes, thread_id)
         title = export.title_of(store.listed(thread_id) or {})
         headers = {"content-disposition": content_disposition(f"{export.safe_filename(title)}.json")}
         return Response(raw, media_type="application/json", headers=headers)
@@ -197,19 +197,9 @@ async def open_data_folder(config: ConfigDep) -> Response:
     return JSONResponse({"ok": True})
 
 
-def _thread_bytes(store: JsonFileStore, thread_id: str) -> bytes:
-    # The file exactly as on disk: the store checks the id (no path can be named) and that the thread exists.
-    if not store.thread_exists(thread_id):
-        raise NotFoundError(f"thread {thread_id} not found")
-    try:
-        return (store.root / f"{thread_id}.json").read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"thread {thread_id} not found") from None
-
-
 def _markdown(store: JsonFileStore, files: AttachmentFiles, thread_id: str) -> tuple[str, str, list[export.Attached]]:
     # The thread file's own JSON data (not ChatKit's types): what is exported is what is stored.
-    parsed = store._load(thread_id)
+    parsed = store.thread_file(thread_id)
 
     def locate(attachment_id: str) -> Path | None:
         try:
