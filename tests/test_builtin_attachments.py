@@ -446,3 +446,20 @@ def test_screenshots_light_and_dark(browser: Browser, app: RunningApp) -> None:
             screenshot(page, f"attachments-{scheme}")
         finally:
             context.close()
+
+
+def test_an_upload_address_that_is_not_the_apps_gets_neither_the_bytes_nor_the_token(
+    page: Page, app: RunningApp
+) -> None:
+    open_builtin(page, app)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    error = page.evaluate(
+        """async () => {
+            const { upload } = await import('/client.js');
+            const descriptor = { url: 'http://127.0.0.2:9/api/attachments/atc_x/upload', method: 'PUT', headers: {} };
+            try { await upload(descriptor, new Blob(['secret'])); return null; } catch (e) { return e.message; }
+        }"""
+    )
+    assert error == "The upload address is not this app’s own; the file was not sent."
+    assert not [url for url in requested if "127.0.0.2" in url]

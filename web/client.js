@@ -139,8 +139,14 @@ function dispatch(block, onEvent) {
  */
 export function upload(descriptor, body, { onProgress, signal } = {}) {
   return new Promise((resolve, reject) => {
+    const target = localPath(descriptor.url);
+    if (target === null) {
+      // The page's token goes to this app's server only, whatever an upload descriptor says.
+      reject(new ApiError('The upload address is not this app’s own; the file was not sent.'));
+      return;
+    }
     const xhr = new XMLHttpRequest();
-    xhr.open(descriptor.method || 'PUT', localUrl(descriptor.url));
+    xhr.open(descriptor.method || 'PUT', target);
     // The descriptor carries a capability for this one upload; the page's own token is the fallback.
     const headers = { Authorization: `Bearer ${token}`, ...(descriptor.headers || {}) };
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
@@ -170,9 +176,11 @@ export function upload(descriptor, body, { onProgress, signal } = {}) {
 
 // The server names its own address in upload URLs; when the page was opened under another loopback name
 // (localhost for 127.0.0.1), the same path on the page's own origin avoids a cross-origin request.
-function localUrl(url) {
+/** The path of `url` on this app's server (127.0.0.1 or localhost on the page's port), or null for any other. */
+function localPath(url) {
   const parsed = new URL(url, location.href);
-  return parsed.port === location.port ? parsed.pathname + parsed.search : parsed.href;
+  const loopback = parsed.hostname === '127.0.0.1' || parsed.hostname === 'localhost';
+  return loopback && parsed.port === location.port ? parsed.pathname + parsed.search : null;
 }
 
 /** A file the server keeps (`/api/attachments/<id>/file`), as a Blob; rejects with the server's sentence. */
