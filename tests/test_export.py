@@ -20,10 +20,10 @@ from urllib.parse import quote
 import pytest
 
 from backend.export import safe_filename
+from tests.attachment_helpers import send, upload
 from tests.conftest import OPENAI_KEY
 from tests.fake_provider import FakeProvider
 from tests.harness import ROOT, RunningApp, answer_text, app_env, read_thread_file, start_app, thread_id_of
-from tests.test_attachments import send, upload
 
 CODE_MESSAGE = "Here is my code — ünïcode ✓ 世界:\n\n```python\ndef greet():\n    print('héllo')\n```\n\nDoes it work?"
 NOTES = "notes in a file: ünïcode ✓\n".encode()
