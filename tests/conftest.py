@@ -27,6 +27,14 @@ def fake() -> Iterator[FakeProvider]:
 
 
 @pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider) -> Iterator[RunningApp]:
+    """The app on the search tests' hand-written history (`tests/search_helpers.py`), its index complete."""
+    from tests.search_helpers import run_corpus  # imported here: that module imports this one's keys
+
+    yield from run_corpus(tmp_path_factory, fake)
+
+
+@pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider) -> Iterator[RunningApp]:
     """The app with an OpenAI-compatible default model served by the fake (like Ollama or LM Studio)."""
     running = start_app(

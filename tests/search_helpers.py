@@ -323,7 +323,7 @@ CREATED = {conversation.thread_id: conversation.created for conversation in CORP
 
 
 def run_corpus(tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider) -> Iterator[RunningApp]:
-    """The app on the hand-written history, its index complete: the body of each test module's `corpus` fixture."""
+    """The app on the hand-written history, its index complete: the body of the `corpus` fixture (tests/conftest.py)."""
     data = tmp_path_factory.mktemp("corpus")
     for conversation in CORPUS:
         write_conversation(

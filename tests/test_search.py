@@ -8,13 +8,11 @@ privacy: `tests/test_search_queries.py`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from tests.bench.search import item_id
-from tests.fake_provider import FakeProvider
 from tests.harness import RunningApp
 from tests.search_helpers import (
     CORPUS,
@@ -24,18 +22,11 @@ from tests.search_helpers import (
     found,
     hit_texts,
     result_for,
-    run_corpus,
     search,
     snippet_text,
     titles,
     when,
 )
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider) -> Iterator[RunningApp]:
-    yield from run_corpus(tmp_path_factory, fake)
-
 
 # ---- what a person can type ---------------------------------------------------------------------------------
 

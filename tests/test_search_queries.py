@@ -5,28 +5,19 @@ hand-written history of `tests/search_helpers.py` (`corpus`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.fake_provider import FakeProvider
 from tests.harness import RunningApp
 from tests.search_helpers import (
     MAX_QUERY_CHARS,
     found,
     get,
     one_sentence,
-    run_corpus,
     search,
     titles,
 )
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider) -> Iterator[RunningApp]:
-    yield from run_corpus(tmp_path_factory, fake)
-
 
 # ---- nothing breaks it --------------------------------------------------------------------------------------
 
