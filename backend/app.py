@@ -18,9 +18,12 @@ from fastapi.staticfiles import StaticFiles
 from .attachments import MAX_BYTES, AttachmentFiles
 from .config import AppConfig
 from .errors import install_error_handlers
+from .import_reading import MAX_FILE_BYTES
+from .import_writing import Target
+from .importing import ImportJob
 from .keys import SecretStore
 from .loader import BackgroundLoader
-from .routes import attachments, chat, export, models, pages, search, settings, unknown
+from .routes import attachments, chat, export, imports, models, pages, search, settings, unknown
 from .security import SecurityMiddleware
 from .settings import SettingsFile
 from .shutdown import EndStreamsOnShutdown
@@ -70,7 +73,7 @@ def create_app(config: AppConfig) -> FastAPI:
     app = FastAPI(title="ChatKit Desktop", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     stopping = asyncio.Event()
     app.add_middleware(EndStreamsOnShutdown, stopping=stopping)
-    app.add_middleware(SecurityMiddleware, config=config, upload_bytes=MAX_BYTES)
+    app.add_middleware(SecurityMiddleware, config=config, upload_bytes=MAX_BYTES, import_bytes=MAX_FILE_BYTES)
     # Called by the server (on its event loop) as it starts to stop: open answers end and are saved.
     app.state.end_streams = stopping.set
     app.state.config = config
@@ -80,9 +83,10 @@ def create_app(config: AppConfig) -> FastAPI:
     app.state.keys = keys
     app.state.loader = loader
     app.state.backup = export.BackupJob(config.data_dir)
+    app.state.imports = ImportJob(Target(store, attachments_folder), config.data_dir)
     install_error_handlers(app)
     routers = (pages.router, chat.router, attachments.token_router, attachments.router, search.router)
-    for router in (*routers, export.router, settings.router, models.router, unknown.router):
+    for router in (*routers, export.router, imports.router, settings.router, models.router, unknown.router):
         app.include_router(router)
     app.mount("/", StaticFiles(directory=config.web_dir), name="web")
     return app

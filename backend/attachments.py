@@ -173,11 +173,7 @@ class AttachmentFiles:
         if meta.uploaded:
             raise AttachmentError(f"{meta.name} is already uploaded.")
         try:
-            _check_size(meta.name, len(data))
-            try:
-                mime = filetypes.identify(data, meta.name)
-            except filetypes.NotAcceptable as refused:
-                raise AttachmentError(f"{meta.name} {refused}.") from None
+            mime = _checked_type(meta.name, data)
             if meta.type == "image" and not filetypes.is_image(mime):
                 raise AttachmentError(f"{meta.name} is not a PNG, JPEG, WebP or GIF image, whatever its name says.")
         except AttachmentError:
@@ -187,6 +183,19 @@ class AttachmentFiles:
         atomic_write_bytes(self._folder(meta.id) / _stored_name(meta.name), data)
         self._write_meta(uploaded)
         return uploaded
+
+    def add(self, attachment_id: str, name: str, data: bytes) -> Meta:
+        """Keep a file that arrives whole, with an id chosen by the caller (an import's, derived from the other
+        app's): checked as an upload is, and pending until a saved message claims it. Replaces what a former,
+        interrupted attempt left under that id."""
+        name = safe_name(name)
+        mime = _checked_type(name, data)
+        kind: Literal["image", "file"] = "image" if filetypes.is_image(mime) else "file"
+        meta = Meta(attachment_id, kind, name, mime, len(data), time.time(), hashlib.sha256(data).hexdigest())
+        self.delete(attachment_id)
+        atomic_write_bytes(self._folder(attachment_id) / _stored_name(name), data)
+        self._write_meta(meta)
+        return meta
 
     def too_large(self, attachment_id: str) -> AttachmentError:
         """The refusal of bytes that went past the limit while arriving; a pending attachment is forgotten."""
@@ -259,6 +268,15 @@ class AttachmentFiles:
 def content_disposition(name: str) -> str:
     """A download header that keeps the user's file name, whatever its characters."""
     return f"attachment; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _checked_type(name: str, data: bytes) -> str:
+    """What the bytes are, or the sentence refusing them (too large, or not a type the app reads)."""
+    _check_size(name, len(data))
+    try:
+        return filetypes.identify(data, name)
+    except filetypes.NotAcceptable as refused:
+        raise AttachmentError(f"{name} {refused}.") from None
 
 
 def _check_size(name: str, size: int) -> None:

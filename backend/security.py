@@ -30,6 +30,8 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 # An attachment's bytes arrive raw (PUT) or as a form (POST): its own size limit plus room for the form's framing.
 UPLOAD_PATH = re.compile(r"/api/attachments/[A-Za-z0-9][A-Za-z0-9_-]{0,99}/upload")
 UPLOAD_SLACK_BYTES = 64 * 1024
+# A file to import (a data export) arrives raw too, with its own, larger limit.
+IMPORT_PATH = "/api/import"
 
 # The page is ours and the ChatKit web component is OpenAI's; nothing else may run or be framed.
 CHATKIT_CDN = "https://cdn.platform.openai.com"
@@ -133,10 +135,11 @@ class SecurityMiddleware:
     upload route, and only there (its preflight is answered here); the route itself still wants a credential.
     """
 
-    def __init__(self, app: ASGIApp, config: AppConfig, upload_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, config: AppConfig, upload_bytes: int, import_bytes: int) -> None:
         self.app = app
         self.config = config
         self.upload_bytes = upload_bytes
+        self.import_bytes = import_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -157,11 +160,12 @@ class SecurityMiddleware:
         if frame and scope["method"] == "OPTIONS":
             await Response(status_code=204, headers=_FRAME_PREFLIGHT)(scope, receive, send)
             return
-        cap = self.upload_bytes + UPLOAD_SLACK_BYTES if upload else MAX_BODY_BYTES
+        importing = scope["path"] == IMPORT_PATH
+        cap = self.upload_bytes + UPLOAD_SLACK_BYTES if upload else self.import_bytes if importing else MAX_BODY_BYTES
         length = headers.get("content-length")
-        # An upload too large is refused by its route, which also forgets the attachment it was for; the cap on
-        # reading still holds.
-        if not upload and length is not None and (not length.isdigit() or int(length) > cap):
+        # An upload or an import too large is refused by its route with its own sentence (an upload also forgets
+        # the attachment it was for); the cap on reading still holds.
+        if not (upload or importing) and length is not None and (not length.isdigit() or int(length) > cap):
             await _refuse(scope, receive, send, 413, "The request is too large.")
             return
         extra = [*SECURITY_HEADERS, *([(b"access-control-allow-origin", CHATKIT_CDN.encode())] if frame else [])]

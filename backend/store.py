@@ -258,6 +258,15 @@ class JsonFileStore(Store[Any]):
         # Deleting an item that is not there is done already (an answer that failed before it was saved).
         self._modify(thread_id, lambda tf: tf.without_item(item_id))
 
+    def add_whole(self, tf: ThreadFile) -> bool:
+        """Write a conversation made elsewhere (imported, restored) unless a thread with its id exists already;
+        False, and nothing written, when one does."""
+        with self._lock(tf.thread_id):
+            if self._path(tf.thread_id).exists():
+                return False
+            self._write_file(tf)
+            return True
+
     def _delete_thread(self, thread_id: str) -> None:
         path = self._path(thread_id)
         with self._lock(thread_id):

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import sys
 import time
 import webbrowser
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from backend import config
 from backend.providers import KEYED, PROVIDERS
@@ -30,6 +28,7 @@ examples:
   chatkit-desktop --browser            use your web browser instead of a window
   chatkit-desktop serve --port 8765    run headless and print the address to open
   chatkit-desktop export --output ~/Backups   back up every conversation to one zip
+  chatkit-desktop import ~/Downloads/chatgpt-export.zip   bring your ChatGPT history along
   chatkit-desktop --self-test http://localhost:11434/v1   check server, page and a chat with a local model
   CHATKIT_DESKTOP_MODEL=openai/llama3.2 CHATKIT_DESKTOP_API_BASE=http://localhost:11434/v1 chatkit-desktop
 """
@@ -80,6 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
         "chatkit-desktop-backup-YYYY-MM-DD.zip in "
         "(default: the current folder)",
     )
+    restore = commands.add_parser(
+        "import",
+        help="add conversations from a ChatGPT or Claude export, or restore a backup",
+        description="Add the conversations of PATH to your data folder: a ChatGPT data export (the .zip or its "
+        "conversations.json), a Claude data export (the same), a backup zip made by 'export', or one conversation's "
+        ".json. Titles and dates are kept; the visible branch of an edited ChatGPT conversation is the one imported. "
+        "Importing the same file twice adds nothing the second time, and an interrupted import completes when run "
+        "again. While the app runs on the same folder, the running app does the import. Progress goes to stderr, "
+        "the summary to stdout; exit code 0 when the import completed.",
+    )
+    restore.add_argument("path", metavar="PATH", type=Path, help="the file to import")
     return parser
 
 
@@ -100,7 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve(args.port)
     if args.command == "export":
+        from desktop.transfer import export_backup
+
         return export_backup(config.data_dir(), args.output)
+    if args.command == "import":
+        from desktop.transfer import import_file
+
+        return import_file(config.data_dir(), args.path)
     if args.browser:
         return serve(0, open_browser=True)
     from desktop.window import run_window
@@ -147,94 +163,6 @@ def _running_elsewhere(folder: Path, open_browser: bool) -> int:
         file=sys.stderr,
     )
     return 1
-
-
-def export_backup(folder: Path, output: Path | None) -> int:
-    """`export`: the backup zip at `output`, written by the app running on `folder` if there is one, else here
-    while holding the folder's lock."""
-    from backend.export import backup_name
-    from desktop.instance import InstanceLock, running_url
-
-    target = (output or Path.cwd()).expanduser()
-    # A path that is not a .zip names a folder (one that is missing is an error, not a file called "Backups").
-    if target.is_dir() or target.suffix.lower() != ".zip":
-        target = target / backup_name()
-    if not target.parent.is_dir():
-        print(f"There is no folder {target.parent} to write the backup in; create it first.", file=sys.stderr)
-        return 1
-    if not (folder / "threads").is_dir():
-        print(f"There is nothing to back up: no conversations in {folder}.", file=sys.stderr)
-        return 1
-    url = running_url(folder)
-    if url is not None:
-        return _export_through(url, target)
-    lock = InstanceLock.acquire(folder)
-    if lock is None:
-        # An app took the folder between the two looks: ask it, once it answers.
-        url = running_url(folder, timeout=10)
-        if url is None:
-            print(f"Another ChatKit Desktop holds {folder} but does not answer; try again.", file=sys.stderr)
-            return 1
-        return _export_through(url, target)
-    try:
-        return _export_here(folder, target)
-    finally:
-        lock.release()
-
-
-def _export_here(folder: Path, target: Path) -> int:
-    from backend.export import write_backup
-
-    try:
-        size = write_backup(folder, target, progress=_show_progress)
-    except OSError as error:
-        print(f"\nCould not write the backup ({error.strerror or type(error).__name__}).", file=sys.stderr)
-        return 1
-    print(f"\nBacked up {folder} to {target} ({size:,} bytes).", file=sys.stderr)
-    return 0
-
-
-def _export_through(url: str, target: Path) -> int:
-    """Ask the running app for the backup (start, follow, download), as its Backup button does."""
-    import httpx
-
-    from desktop.instance import origin
-
-    token = parse_qs(urlsplit(url).query).get("token", [""])[0]
-    temporary = target.with_name(f".{target.name}.download")
-    try:
-        with httpx.Client(base_url=origin(url), headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
-            started = client.post("/api/backup")
-            if started.status_code != 200:
-                print(started.json().get("error", "The running app refused to make a backup."), file=sys.stderr)
-                return 1
-            state = started.json()
-            while state["state"] == "running":
-                _show_progress(state["done"], state["total"])
-                time.sleep(0.2)
-                state = client.get("/api/backup").json()
-            if state["state"] != "ready":
-                print(state.get("error") or "The backup was cancelled in the app.", file=sys.stderr)
-                return 1
-            _show_progress(state["total"], state["total"])
-            with client.stream("GET", "/api/backup/file") as answer, open(temporary, "wb") as handle:
-                answer.raise_for_status()
-                for chunk in answer.iter_bytes():
-                    handle.write(chunk)
-            temporary.replace(target)
-            # The app's copy is not needed any more.
-            client.delete("/api/backup")
-    except (httpx.HTTPError, OSError) as error:
-        print(f"\nCould not get the backup from the running app ({type(error).__name__}).", file=sys.stderr)
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        return 1
-    print(f"\nBacked up through the running app to {target} ({target.stat().st_size:,} bytes).", file=sys.stderr)
-    return 0
-
-
-def _show_progress(done: int, total: int) -> None:
-    print(f"\rBacking up: {done} of {total} files", end="", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
