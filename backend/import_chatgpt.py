@@ -16,9 +16,11 @@ from typing import Any
 from .imported import Conversation, FileRef, Message, Unreadable, from_epoch, text_of
 
 SOURCE = "chatgpt"
-NOT_IN_EXPORT = "{n} images or files were not in the export and were left out."
-NOT_IN_JSON = "{n} images or files were left out: import the export's .zip (not conversations.json alone) to keep them."
-GENERATED = "{n} images ChatGPT made were left out (an answer here cannot carry a picture)."
+NOT_IN_EXPORT = "{n} image{s} or file{s} {were} not in the export and {were} left out."
+NOT_IN_JSON = (
+    "{n} image{s} or file{s} {were} left out: import the export's .zip (not conversations.json alone) to keep {them}."
+)
+GENERATED = "{n} image{s} ChatGPT made {were} left out (an answer here cannot carry a picture)."
 _SHOWN = ("text", "multimodal_text", "code")
 # ChatGPT marks citations with private-use characters (`\ue200cite\ue202turn0search0\ue201`): nothing to read.
 _CITATION = re.compile("\ue200[^\ue201]*\ue201")

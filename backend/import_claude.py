@@ -14,7 +14,7 @@ from typing import Any
 from .imported import Conversation, FileRef, Message, Unreadable, from_iso, text_of
 
 SOURCE = "claude"
-NO_BYTES = "{n} files were left out: Claude's export does not include them."
+NO_BYTES = "{n} file{s} {were} left out: Claude's export does not include {them}."
 # Claude's id for "no parent": the first message's parent.
 ROOT = "00000000-0000-4000-8000-000000000000"
 

@@ -18,8 +18,8 @@ from .import_writing import Outcome, Target
 from .threadfile import CorruptThreadFile, NewerUnreadableFile, ThreadFile, parse
 
 NEWER = "it was saved by a newer version of ChatKit Desktop; update the app to import it"
-NOT_IN_JSON = "{n} attachments are not in a conversation's .json and were left out (a backup .zip keeps them)."
-MISSING = "{n} attachments were not in the backup and were left out."
+NOT_IN_JSON = "{n} attachment{s} {were} left out: a conversation's .json does not hold {them} (a backup .zip does)."
+MISSING = "{n} attachment{s} {were} not in the backup and {were} left out."
 _SETTINGS = "settings.json"
 
 

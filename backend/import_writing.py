@@ -28,8 +28,8 @@ from .store import JsonFileStore
 from .threadfile import ThreadFile
 from .titles import fallback_title
 
-DAMAGED = "{n} files could not be read from the export (damaged, or larger than 20 MB) and were left out."
-TOO_MANY = f"{{n}} files were left out: a message here carries at most {MAX_COUNT}."
+DAMAGED = "{n} file{s} could not be read from the export (damaged, or larger than 20 MB) and {were} left out."
+TOO_MANY = f"{{n}} file{{s}} {{were}} left out: a message here carries at most {MAX_COUNT}."
 
 
 @dataclass
@@ -115,7 +115,8 @@ def _items(
             try:
                 meta = files.add(attachment_id, _usable_name(ref), data)
             except AttachmentError as refused:
-                _count(left_out, f"{{n}} files were left out: {refused}")
+                escaped = str(refused).replace("{", "{{").replace("}", "}}")
+                _count(left_out, f"{{n}} file{{s}} {{were}} left out, for example: {escaped}")
                 continue
             written.append(attachment_id)
             attachments.append(files.to_chatkit(meta).model_copy(update={"thread_id": thread_id}))

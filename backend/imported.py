@@ -46,7 +46,8 @@ class Message:
 @dataclass
 class Conversation:
     """A conversation as another app exported it, reduced to what is shown. `left_out` counts, by the sentence
-    that explains them, files the export mentions but that cannot be kept."""
+    that explains them (a template: `{n} file{s} {were} left out`), files the export mentions but that cannot be
+    kept."""
 
     source: str
     source_id: str

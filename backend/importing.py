@@ -82,7 +82,7 @@ class Summary:
 
     def view(self) -> dict[str, Any]:
         """The summary as `GET /api/import` answers it."""
-        notes = [why.format(n=n) for why, n in self.left_out.items()] + self.notes
+        notes = [_counted(why, n) for why, n in self.left_out.items()] + self.notes
         if self.empty:
             notes.append(f"{_n(self.empty, 'conversation')} without any message {_were(self.empty)} skipped.")
         return {
@@ -235,6 +235,13 @@ class ImportJob:
 def _failed(error: Exception) -> str:
     reason = getattr(error, "strerror", None) or type(error).__name__
     return f"The import stopped ({reason}); the conversations added so far are kept — import the file again to finish."
+
+
+def _counted(template: str, n: int) -> str:
+    """A note's template (`{n} file{s} {were} left out…`) for `n` files."""
+    if n == 1:
+        return template.format(n="1", s="", were="was", them="it")
+    return template.format(n=f"{n:,}", s="s", were="were", them="them")
 
 
 def _n(count: int, noun: str) -> str:
