@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
 from .export import APP_NAME, BACKUP_SCHEMA_VERSION
+from .threadfile import SCHEMA_VERSION
 
 MAX_FILE_BYTES = 1024**3
 MAX_UNPACKED_BYTES = 8 * 1024**3
@@ -263,6 +264,8 @@ def _check_json(opener: Callable[[], IO[bytes]], shown: str) -> tuple[Kind, int]
         stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
         if stripped.startswith(b"{"):
             return _check_thread(opener, shown), 1
+        if not stripped.startswith(b"["):
+            raise ValueError("neither a JSON array nor a JSON object")
         kind: Kind | None = None
         total = 0
         with opener() as stream:
@@ -290,6 +293,11 @@ def _check_thread(opener: Callable[[], IO[bytes]], shown: str) -> Kind:
     data = json.loads(raw.decode("utf-8-sig"))
     if not (isinstance(data, dict) and isinstance(data.get("thread"), dict) and "schema_version" in data):
         raise ImportRefused(f"{shown} is not an export ChatKit Desktop knows. {_TRY_IMPORT}")
+    version = data["schema_version"]
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise ImportRefused(
+            f"{shown} was saved by a newer version of ChatKit Desktop (format {version}); update the app to import it."
+        )
     return "thread"
 
 
