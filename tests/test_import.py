@@ -37,7 +37,9 @@ def listed(app: RunningApp, chatgpt: dict[str, Any]) -> dict[str, dict[str, Any]
 @pytest.fixture
 def fresh(tmp_path: Path, fake: FakeProvider) -> Iterator[RunningApp]:
     """An app on an empty data folder of its own."""
-    running = start_app(tmp_path, CHATKIT_DESKTOP_MODEL="openai/fake-local-1", CHATKIT_DESKTOP_API_BASE=fake.openai_base)
+    running = start_app(
+        tmp_path, CHATKIT_DESKTOP_MODEL="openai/fake-local-1", CHATKIT_DESKTOP_API_BASE=fake.openai_base
+    )
     yield running
     running.stop()
 
@@ -138,7 +140,9 @@ def test_pictures_and_documents_in_the_export_become_attachments_with_their_byte
     files = fx.chatgpt_files()
     with app.client() as client:
         for attachment, member in zip(
-            [*users[0]["attachments"], *users[1]["attachments"]], [fx.IMAGE_MEMBER, fx.PDF_MEMBER, fx.SEDIMENT_MEMBER]
+            [*users[0]["attachments"], *users[1]["attachments"]],
+            [fx.IMAGE_MEMBER, fx.PDF_MEMBER, fx.SEDIMENT_MEMBER],
+            strict=True,
         ):
             assert client.get(f"/api/attachments/{attachment['id']}/file").content == files[member]
 

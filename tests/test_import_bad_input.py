@@ -89,7 +89,8 @@ def test_a_conversations_json_cut_short_is_refused_before_any_conversation_is_wr
 def test_invalid_utf8_is_refused_with_a_sentence(fresh: RunningApp) -> None:
     broken = conversations_json().replace(fx.HIDDEN_QUESTION.encode(), b"What colour \xff\xfe is the sky?")
     status, said = refusal(fresh, broken, "conversations.json")
-    assert (status, said) == (400, f"conversations.json is not valid UTF-8 text, so it is not an export; {DOWNLOAD_AGAIN}")
+    assert status == 400
+    assert said == f"conversations.json is not valid UTF-8 text, so it is not an export; {DOWNLOAD_AGAIN}"
     nothing_written(fresh)
 
 
