@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Protocol
 
 from .export import APP_NAME, BACKUP_SCHEMA_VERSION
 from .threadfile import SCHEMA_VERSION
@@ -42,6 +42,12 @@ LABELS: dict[Kind, str] = {
 }
 # ChatGPT names an exported file after its id: `file-<ID>-<name>`, `file_<ID>-<uuid>.png` (newer images).
 _FILE_ID = re.compile(r"^(file[-_][A-Za-z0-9]+)(?:[-.](.*))?$")
+
+
+class Readable(Protocol):
+    """What a stream of bytes needs for `json_array`: a file, a zip member."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 class ImportRefused(Exception):
@@ -116,7 +122,7 @@ def open_import(path: Path, name: str) -> Opened:
     return Opened(kind, total, path)
 
 
-def json_array(stream: IO[bytes]) -> Iterator[Any]:
+def json_array(stream: Readable) -> Iterator[Any]:
     """The values of the JSON array that `stream` holds (UTF-8), one at a time, each parsed whole; raises
     UnicodeDecodeError, ValueError (not JSON, or not an array) or EOFError (the text ends too early)."""
     decoder = json.JSONDecoder()
