@@ -198,25 +198,32 @@ export function createAttachments({ onChange, onEmptied }) {
 
 /**
  * Make `zone` take files dropped on it (`onFiles(files)`, when `enabled()`), lit up while files are dragged
- * over it. Anywhere else on the page a dropped file is ignored instead of replacing the page with itself.
+ * over it with a hint: `label(types)` says what a drop will do (`types`: the MIME types dragged, when the browser
+ * tells them), `iconName` and `hintClass` draw it. Anywhere no zone takes them, dropped files are ignored instead
+ * of replacing the page with themselves.
  */
-export function watchDrops(zone, { enabled, onFiles }) {
-  const hint = h('div', { class: 'drop-hint', 'aria-hidden': 'true' },
-    h('div', { class: 'drop-hint-card' }, icon('paperclip'), 'Drop files to attach them'));
+export function watchDrops(zone, {
+  enabled, onFiles, label = () => 'Drop files to attach them', iconName = 'paperclip', hintClass = 'drop-hint',
+}) {
+  const text = h('span', {}, label([]));
+  const hint = h('div', { class: hintClass, 'aria-hidden': 'true' },
+    h('div', { class: 'drop-hint-card' }, icon(iconName), text));
   zone.append(hint);
-  const carriesFiles = (event) => [...(event.dataTransfer?.types || [])].includes('Files');
-  const light = (on) => zone.classList.toggle('dropping', on);
+  const light = (on, event) => {
+    if (on) text.textContent = label([...(event.dataTransfer?.items || [])].map((item) => item.type));
+    zone.classList.toggle('dropping', on);
+  };
 
   zone.addEventListener('dragenter', (event) => {
     if (!carriesFiles(event) || !enabled()) return;
     event.preventDefault();
-    light(true);
+    light(true, event);
   });
   zone.addEventListener('dragover', (event) => {
     if (!carriesFiles(event)) return;
     event.preventDefault();
     event.dataTransfer.dropEffect = enabled() ? 'copy' : 'none';
-    if (enabled()) light(true);
+    if (enabled() && !zone.classList.contains('dropping')) light(true, event);
   });
   // Moving between the zone's own children fires dragleave too; only leaving the zone itself counts.
   zone.addEventListener('dragleave', (event) => {
@@ -228,9 +235,22 @@ export function watchDrops(zone, { enabled, onFiles }) {
     light(false);
     if (enabled()) onFiles([...event.dataTransfer.files]);
   });
+  guardPage();
+}
+
+function carriesFiles(event) {
+  return [...(event.dataTransfer?.types || [])].includes('Files');
+}
+
+let guarded = false;
+
+// Files dragged where no zone took them (a zone's own handlers prevent the default first) are refused.
+function guardPage() {
+  if (guarded) return;
+  guarded = true;
   for (const type of ['dragover', 'drop']) {
     window.addEventListener(type, (event) => {
-      if (!carriesFiles(event) || zone.contains(event.target)) return;
+      if (!carriesFiles(event) || event.defaultPrevented) return;
       event.preventDefault();
       event.dataTransfer.dropEffect = 'none';
     });

@@ -1,10 +1,11 @@
 // Export, the same in both faces: one conversation downloaded as Markdown (a .zip when it has attachments) or
 // as its JSON file, or copied to the clipboard as Markdown; the small menu that offers these three; and the
 // Settings section "Your data": a full backup written by the server (with progress, cancellable) and then
-// downloaded, and opening the data folder in the system's file manager.
+// downloaded, import (import.js), and opening the data folder in the system's file manager.
 
 import { api, authFetch } from './client.js';
 import { formatSize, h, icon, toast } from './dom.js';
+import { createImportPart } from './import.js';
 
 const UNREACHABLE = 'ChatKit Desktop is not answering — is the app still running?';
 const POLL_MS = 400;
@@ -197,6 +198,7 @@ export function createDataSection() {
   const openFolder = h('button', { type: 'button', class: 'button small', onclick: () => reveal() },
     'Open data folder');
   const folderResult = h('p', { class: 'folder-result', role: 'status' });
+  const importer = createImportPart();
 
   const element = h('section', { class: 'section your-data', 'aria-labelledby': 'your-data-title' },
     h('h3', { id: 'your-data-title' }, 'Your data'),
@@ -207,6 +209,7 @@ export function createDataSection() {
           'data folder to restore everything.'),
       bar,
       status),
+    importer.element,
     h('div', { class: 'field' },
       h('div', { class: 'data-row' }, openFolder),
       folderResult));
@@ -331,9 +334,10 @@ export function createDataSection() {
 
   return {
     element,
-    /** Read the backup's state (a running one is followed again). */
+    /** Read the backup's and the import's states (running ones are followed again). */
     refresh() {
       if (!polling) poll();
+      importer.refresh();
     },
   };
 }

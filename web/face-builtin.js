@@ -3,7 +3,8 @@
 // wires its parts: the conversation list (thread-list.js), the messages (conversation-view.js), the composer
 // (composer.js) with its attachments (attachments.js, which also takes files dropped on the conversation), the
 // search above the list (search.js), and the answer streams whose events conversation-stream.js turns into the
-// conversation.
+// conversation. An export dropped on the list (or a .zip on the conversation) is imported (import.js), in
+// Settings; the list is read again when an import ends.
 
 import { chatkit, chatkitStream, health } from './client.js';
 import { h, icon, toast } from './dom.js';
@@ -13,6 +14,7 @@ import {
   addEntry, applyStreamEvent, entryById, finishStream, newConversation, removeEntry, startStream,
 } from './conversation-stream.js';
 import { createConversationView } from './conversation-view.js';
+import { importFile, isZip, looksImportable, onImported } from './import.js';
 import { createSearch, onSearchKey } from './search.js';
 import { createThreadList } from './thread-list.js';
 
@@ -21,6 +23,8 @@ const REASONS = {
   unavailable: 'Built-in view — ChatKit could not be loaded (offline or blocked).',
 };
 const NARROW = matchMedia('(max-width: 760px)');
+const IMPORT_HINT = 'Drop an export to import it';
+const ZIP_TYPES = ['application/zip', 'application/x-zip-compressed'];
 
 /** Put the built-in face into `root`; `reason` is 'private' or 'unavailable'. Returns {refresh()}. */
 export function mountBuiltin(root, { reason, openSettings }) {
@@ -78,7 +82,25 @@ export function mountBuiltin(root, { reason, openSettings }) {
         title: 'Settings', onclick: () => openSettings() }, icon('gear'))),
     view.element,
     h('div', { class: 'composer-area' }, lockedNote, composer.element, note));
-  watchDrops(chat, { enabled: () => !locked(), onFiles: (files) => composer.attach(files) });
+  // A .zip cannot be attached: dropped on the conversation, it is imported; other files are attached.
+  watchDrops(chat, {
+    enabled: () => !locked(),
+    label: (types) => (types.length && types.every((type) => ZIP_TYPES.includes(type))
+      ? IMPORT_HINT : 'Drop files to attach them'),
+    onFiles: (files) => {
+      const zips = files.filter(isZip);
+      const others = files.filter((file) => !isZip(file));
+      if (zips.length) importDropped(zips);
+      if (others.length) composer.attach(others);
+    },
+  });
+  watchDrops(threadList.sidebar, {
+    enabled: () => true,
+    label: () => IMPORT_HINT,
+    iconName: 'download',
+    hintClass: 'import-drop-hint',
+    onFiles: (files) => importDropped(files),
+  });
   const face = h(
     'div',
     { class: 'builtin', dataset: { sidebar: 'closed' } },
@@ -88,6 +110,17 @@ export function mountBuiltin(root, { reason, openSettings }) {
     threadList.confirmDialog,
   );
   root.replaceChildren(face);
+
+  // One file is imported at a time: the first that may be an export, in Settings, where its progress shows.
+  function importDropped(files) {
+    const file = files.find(looksImportable);
+    if (!file) {
+      toast('Only an export (.zip or .json) can be imported; drop other files on the conversation to attach them.');
+      return;
+    }
+    if (files.length > 1) toast(`One file is imported at a time: ${file.name}.`, { kind: 'note' });
+    importFile(file, { open: openSettings });
+  }
 
   function sidebarOpen() {
     return face.dataset.sidebar === 'open';
@@ -305,6 +338,7 @@ export function mountBuiltin(root, { reason, openSettings }) {
   composer.loadModels();
   composer.loadLimits();
   threadList.load();
+  onImported(() => threadList.load()); // imported conversations keep their dates: most land further down
   if (!NARROW.matches) composer.focus();
 
   return {

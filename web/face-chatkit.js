@@ -6,12 +6,14 @@
 // Search is ours (search.js), in a dialog above ChatKit opened by the header's left button or Ctrl+K / ⌘K.
 // Export is ours too (export.js): ChatKit's header has two actions only, so a small button of ours sits beside
 // it while a conversation is open (ChatKit says which in `chatkit.thread.change`), with export.js's menu.
+// Import happens in Settings (import.js); when one ends, ChatKit is asked to fetch updates from the server.
 
 /** @import { ChatKitOptions, ComposerOption, ModelOption, StartScreenPrompt } from '@openai/chatkit' */
 
 import { api, authFetch } from './client.js';
 import { toast } from './dom.js';
 import { exportButton } from './export.js';
+import { onImported } from './import.js';
 import { conversationEntities } from './references.js';
 import { createSearchDialog, onSearchKey } from './search.js';
 import { GREETING, PLACEHOLDER, PROMPTS } from './starters.js';
@@ -145,6 +147,11 @@ export async function mountChatKit(root, { openSettings }) {
     exporter.hidden = !openThreadId;
   });
   root.replaceChildren(chatkit, exporter);
+  // ChatKit documents no call that reloads its history list; `fetchUpdates` ("sync with the server after the
+  // thread changed outside ChatKit") is the nearest it offers.
+  onImported(() => {
+    if (typeof chatkit.fetchUpdates === 'function') chatkit.fetchUpdates().catch(() => {});
+  });
   chatkit.setOptions(options());
   darkQuery.addEventListener('change', () => chatkit.setOptions(options()));
 
