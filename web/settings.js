@@ -1,7 +1,7 @@
 // The Settings dialog, the same in both faces: provider keys (masked, checked, saved, forgotten), default
 // model, OpenAI-compatible base URL, system prompt, interface, two advanced numbers, and "Your data" (export.js:
-// a full backup, import.js: an import, the data folder). Keys typed here go to the local server once and are never shown again in
-// full; the inputs are emptied after saving.
+// a full backup, import.js: an import, the data folder). Keys typed here go to the local server once and are
+// never shown again in full; the inputs are emptied after saving.
 
 import { api } from './client.js';
 import { h, icon } from './dom.js';
