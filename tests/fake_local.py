@@ -1,4 +1,5 @@
-"""Fake local model servers, keyless, on 127.0.0.1: `FakeOllama` and `FakeLMStudio`.
+"""Fake local model servers, keyless, on 127.0.0.1: `FakeOllama` and `FakeLMStudio` (and `FakeGateway`, the same
+OpenAI-compatible server on 127.0.0.2, which the app cannot tell from a remote one).
 
 Each speaks its server's own discovery routes (Ollama: `GET /api/tags`, `POST /api/show`; LM Studio:
 `GET /api/v0/models/{id}`) plus the OpenAI-compatible `GET /v1/models` and `POST /v1/chat/completions`, the last
@@ -41,7 +42,7 @@ class _LocalHTTPServer(_Server):
         self.provider = owner
         self.connections = set()
         self.connections_lock = threading.Lock()
-        ThreadingHTTPServer.__init__(self, ("127.0.0.1", port), owner.handler)
+        ThreadingHTTPServer.__init__(self, (owner.address, port), owner.handler)
 
 
 class _LocalHandler(OpenAIWire):
@@ -117,14 +118,21 @@ class FakeLocalServer(FakeProvider):
     """The server's name, as the reply's tag says it."""
     handler: ClassVar[type[_LocalHandler]] = _LocalHandler
     default_models: ClassVar[dict[str, int | None]] = {}
+    default_address: ClassVar[str] = "127.0.0.1"
 
     def __init__(
-        self, *, port: int | None = None, models: dict[str, int | None] | None = None, chunk_delay: float = 0.0
+        self,
+        *,
+        port: int | None = None,
+        models: dict[str, int | None] | None = None,
+        address: str | None = None,
+        chunk_delay: float = 0.0,
     ) -> None:
         """`port`: the port to bind (default: a free one); `models`: name → context length (default: the
-        server's usual two)."""
+        server's usual two); `address`: the loopback address to bind (default: the class's)."""
         super().__init__(chunk_delay=chunk_delay)
         self._port = port
+        self.address = address or self.default_address
         self.models: dict[str, int | None] = dict(self.default_models if models is None else models)
 
     def start(self, port: int | None = None) -> Self:
@@ -143,6 +151,9 @@ class FakeLocalServer(FakeProvider):
         self._thread.start()
         return self
 
+    def __enter__(self) -> Self:
+        return self.start()
+
     @property
     def running(self) -> bool:
         """Whether the server is serving now."""
@@ -150,8 +161,13 @@ class FakeLocalServer(FakeProvider):
 
     @property
     def host(self) -> str:
-        """`127.0.0.1:PORT`, the form of Ollama's `OLLAMA_HOST`."""
-        return f"127.0.0.1:{self.port}"
+        """`ADDRESS:PORT`, the form of Ollama's `OLLAMA_HOST`."""
+        return f"{self.address}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The server's origin, `http://ADDRESS:PORT`."""
+        return f"http://{self.host}"
 
     def find(self, name: str) -> str | None:
         """The model called `name` here, or None."""
@@ -316,3 +332,13 @@ class FakeLMStudio(FakeLocalServer):
         if length is not None:
             entry["max_context_length"] = length
         return entry
+
+
+class FakeGateway(FakeLocalServer):
+    """An OpenAI-compatible endpoint at an address that does not look local (`127.0.0.2`, still this computer):
+    a company gateway or a hosted provider as far as the app can tell, so keys are sent to it and a plain-http
+    URL is warned about. `GET /v1/models`, `POST /v1/chat/completions`; it records the key like the others."""
+
+    name = "Gateway"
+    default_models = {"gpt-4o-mini": None, "gpt-4.1-mini": None}
+    default_address = "127.0.0.2"
