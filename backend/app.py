@@ -23,7 +23,9 @@ from .import_writing import Target
 from .importing import ImportJob
 from .keys import SecretStore
 from .loader import BackgroundLoader
-from .routes import attachments, chat, export, imports, models, pages, search, settings, unknown
+from .local_servers import LocalServers
+from .model_lists import ModelLists
+from .routes import attachments, chat, export, imports, models, pages, providers, search, settings, unknown
 from .security import SecurityMiddleware
 from .settings import SettingsFile
 from .shutdown import EndStreamsOnShutdown
@@ -59,14 +61,18 @@ def create_app(config: AppConfig) -> FastAPI:
     store = JsonFileStore(config.data_dir, attachments_folder)
     settings_file = SettingsFile(config.data_dir / "settings.json")
     keys = SecretStore(config.data_dir)
-    loader = BackgroundLoader(store, settings_file, keys)
+    local = LocalServers()
+    loader = BackgroundLoader(store, settings_file, keys, local)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(_open_history, store)
         loader.start()
         sweeping = asyncio.create_task(_sweep_hourly(attachments_folder))
+        # Local servers are looked for at once, off the start's path: the picker then knows them.
+        looking = asyncio.create_task(local.look(settings_file.effective()))
         yield
+        looking.cancel()
         sweeping.cancel()
         await asyncio.to_thread(store.close)
 
@@ -83,10 +89,13 @@ def create_app(config: AppConfig) -> FastAPI:
     app.state.keys = keys
     app.state.loader = loader
     app.state.backup = export.BackupJob(config.data_dir)
+    app.state.local = local
+    app.state.model_lists = ModelLists(config.data_dir)
     app.state.imports = ImportJob(Target(store, attachments_folder), config.data_dir)
     install_error_handlers(app)
-    routers = (pages.router, chat.router, attachments.token_router, attachments.router, search.router)
-    for router in (*routers, export.router, imports.router, settings.router, models.router, unknown.router):
+    routers = (pages.router, chat.router, attachments.token_router, attachments.router, search.router, export.router)
+    # The unknown-route answer comes last: it takes every /api path the others do not.
+    for router in (*routers, imports.router, settings.router, providers.router, models.router, unknown.router):
         app.include_router(router)
     app.mount("/", StaticFiles(directory=config.web_dir), name="web")
     return app

@@ -42,7 +42,8 @@ from .attachment_content import Reader, content_part
 from .filetypes import is_image
 from .ids import InvalidIdError, check_id
 from .keys import SecretStore
-from .providers import PROVIDERS, model_label
+from .local_servers import LocalServers
+from .providers import LOCAL, PROVIDERS, is_local_url, model_label
 from .references import MISSING, WINDOW_SHARE, reference_text
 from .routing import MissingKeyError, Route, route
 from .settings import SettingsFile
@@ -138,11 +139,13 @@ class ChatServer(ChatKitServer[Any]):
         settings: SettingsFile,
         keys: SecretStore,
         model_layer: Callable[[], Awaitable[ModelLayer]],
+        local: LocalServers,
     ) -> None:
         super().__init__(store)
         self.settings = settings
         self.keys = keys
         self.model_layer = model_layer
+        self.local = local
 
     async def process_parsed(self, request: ChatKitReq, context: Any) -> StreamingResult | NonStreamingResult:
         """`ChatKitServer.process` for a request the route has already parsed and checked.
@@ -166,13 +169,25 @@ class ChatServer(ChatKitServer[Any]):
         except MissingKeyError as error:
             _title_from_first_words(thread, input_user_message)
             raise CustomStreamError(str(error), allow_retry=True) from None
+        stated_window = None
+        if target.provider in LOCAL:
+            found = (await self.local.look(settings, fresh_s=2.0))[target.provider]
+            if not found.running:
+                _title_from_first_words(thread, input_user_message)
+                raise CustomStreamError(found.not_running(), allow_retry=True)
+            if not settings.context_window:
+                stated_window = await self.local.context_window(
+                    target.provider, target.model.split("/", 1)[1], settings
+                )
+        # The conversation remembers its model: opening it again selects it in the picker.
+        thread.metadata = {**thread.metadata, "model": chosen or settings.default_model}
         llm = await self.model_layer()
+        info = PROVIDERS.get(target.provider)
         reader = Reader(
             images=llm.accepts_images(target),
-            # An `openai/` model at another base URL is any OpenAI-compatible server (Ollama, LM Studio, vLLM, a
-            # gateway), which cannot be counted on to read a PDF document: it gets the text.
-            pdf_documents=PROVIDERS.get(target.provider, PROVIDERS["openai"]).reads_pdf
-            and not (target.provider == "openai" and target.api_base),
+            # A server on this computer, or a custom OpenAI-compatible endpoint (vLLM, a gateway), cannot be
+            # counted on to read a PDF document: it gets the text.
+            pdf_documents=info is not None and info.reads_pdf and not is_local_url(target.api_base),
             image_tokens=llm.image_tokens,
         )
         if not reader.images and input_user_message and _has_images(input_user_message):
@@ -183,7 +198,7 @@ class ChatServer(ChatKitServer[Any]):
                 allow_retry=True,
             )
 
-        window = llm.context_window(target.model, settings.context_window)
+        window = llm.context_window(target.model, settings.context_window or stated_window)
         converter = Converter(self.store, reader, functools.partial(llm.count_tokens, target.model), window)
         history, dropped = await self._history(thread.id, target, settings.system_prompt, window, llm, converter)
         if dropped:

@@ -1,5 +1,5 @@
 """What a route may ask for, taken from the app's state: the store, attachments, settings, keys, the loader,
-this launch.
+this launch, the local servers and the providers' model lists.
 
 Routes declare them as parameters (`store: StoreDep`), so what each route touches shows in its signature.
 """
@@ -14,6 +14,8 @@ from .attachments import AttachmentFiles
 from .config import AppConfig
 from .keys import SecretStore
 from .loader import BackgroundLoader
+from .local_servers import LocalServers
+from .model_lists import ModelLists
 from .settings import SettingsFile
 from .store import JsonFileStore
 
@@ -50,9 +52,21 @@ def _config(request: Request) -> AppConfig:
     return config
 
 
+def _local(request: Request) -> LocalServers:
+    local: LocalServers = request.app.state.local
+    return local
+
+
+def _lists(request: Request) -> ModelLists:
+    lists: ModelLists = request.app.state.model_lists
+    return lists
+
+
 StoreDep = Annotated[JsonFileStore, Depends(_store)]
 SettingsDep = Annotated[SettingsFile, Depends(_settings)]
 KeysDep = Annotated[SecretStore, Depends(_keys)]
 LoaderDep = Annotated[BackgroundLoader, Depends(_loader)]
 ConfigDep = Annotated[AppConfig, Depends(_config)]
 AttachmentsDep = Annotated[AttachmentFiles, Depends(_attachments)]
+LocalDep = Annotated[LocalServers, Depends(_local)]
+ListsDep = Annotated[ModelLists, Depends(_lists)]

@@ -1,6 +1,7 @@
 """API keys: the OS keyring when there is one, else `secrets.json` (mode 0600); environment variables win.
 
-Keys leave this module only towards their provider (`key_for`) or masked (`describe`).
+A key belongs to one provider: a built-in one (`gemini`, `openai`, `anthropic`) or a custom one, by its id. Keys
+leave this module only towards their provider (`key_for`) or masked (`describe`, `info`).
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from .fileio import atomic_write_text
-from .providers import KEYED, PROVIDERS, KeyedProvider
+from .providers import CUSTOM_ID, KEYED, PROVIDERS
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -23,13 +25,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "ChatKit Desktop"
+_CUSTOM_ID = re.compile(CUSTOM_ID)
 
 
 @dataclass(frozen=True)
 class KeyInfo:
     """What the page may know about a key: whether it is set, where from, and its last four characters."""
 
-    provider: KeyedProvider
+    provider: str
     set: bool
     source: Literal["env", "keyring", "file", "none"]
     masked: str | None
@@ -71,20 +74,21 @@ class SecretStore:
         return "keyring" if self._keyring is not None else "file"
 
     def key_for(self, provider: str) -> str | None:
-        """The key to send to `provider`, or None."""
-        if provider not in KEYED:
+        """The key to send to `provider` (a built-in one, or a custom one by its id), or None."""
+        if provider not in KEYED and not _CUSTOM_ID.fullmatch(provider):
             return None
         return self._lookup(provider)[0]
 
     def describe(self) -> list[KeyInfo]:
-        """Masked facts about every provider's key."""
-        infos = []
-        for provider in KEYED:
-            key, source = self._lookup(provider)
-            infos.append(KeyInfo(provider, key is not None, source, mask(key) if key else None))
-        return infos
+        """Masked facts about every built-in provider's key."""
+        return [self.info(provider) for provider in KEYED]
 
-    def set(self, provider: KeyedProvider, key: str | None) -> None:
+    def info(self, provider: str) -> KeyInfo:
+        """Masked facts about one provider's key."""
+        key, source = self._lookup(provider)
+        return KeyInfo(provider, key is not None, source, mask(key) if key else None)
+
+    def set(self, provider: str, key: str | None) -> None:
         """Store (or with None/empty, forget) the key for `provider`."""
         key = (key or "").strip() or None
         if self._keyring is not None:
@@ -103,7 +107,7 @@ class SecretStore:
             atomic_write_text(self.file, json.dumps(data, indent=2), mode=0o600)
 
     @staticmethod
-    def _set_keyring(backend: KeyringBackend, provider: KeyedProvider, key: str | None) -> None:
+    def _set_keyring(backend: KeyringBackend, provider: str, key: str | None) -> None:
         if key:
             backend.set_password(KEYRING_SERVICE, provider, key)
             return
@@ -111,8 +115,9 @@ class SecretStore:
         with contextlib.suppress(Exception):
             backend.delete_password(KEYRING_SERVICE, provider)
 
-    def _lookup(self, provider: KeyedProvider) -> tuple[str | None, Literal["env", "keyring", "file", "none"]]:
-        env = os.environ.get(PROVIDERS[provider].env_key or "")
+    def _lookup(self, provider: str) -> tuple[str | None, Literal["env", "keyring", "file", "none"]]:
+        info = PROVIDERS.get(provider)
+        env = os.environ.get(info.env_key or "") if info else None
         if env:
             return env, "env"
         if self._keyring is not None:

@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from .keys import SecretStore
+from .local_servers import LocalServers
 from .settings import SettingsFile
 from .store import JsonFileStore
 
@@ -31,10 +32,11 @@ LOADING_SWITCH_INTERVAL = 0.0005
 class BackgroundLoader:
     """The lazily loaded heavy half of the backend."""
 
-    def __init__(self, store: JsonFileStore, settings: SettingsFile, keys: SecretStore) -> None:
+    def __init__(self, store: JsonFileStore, settings: SettingsFile, keys: SecretStore, local: LocalServers) -> None:
         self._store = store
         self._settings = settings
         self._keys = keys
+        self._local = local
         self._server: Future[ChatServer] = Future()
         self._models: Future[ModelLayer] = Future()
         self._warm = threading.Event()
@@ -76,7 +78,7 @@ class BackgroundLoader:
         try:
             from .chatkit_server import ChatServer
 
-            self._server.set_result(ChatServer(self._store, self._settings, self._keys, self.model_layer))
+            self._server.set_result(ChatServer(self._store, self._settings, self._keys, self.model_layer, self._local))
         except BaseException as error:  # the page must get an error, not a request that waits forever
             log.exception("could not load the ChatKit server")
             self._server.set_exception(error)

@@ -1,10 +1,17 @@
 """The one table of model providers: who they are, how people know them, where their key comes from, what
-they offer. Everything else (routing, keys, the command line's help, the Settings page) reads it from here."""
+they offer. Everything else (routing, keys, the command line's help, the Settings page) reads it from here.
+
+A model id is `<provider>/<model>`. Built-in providers are reached with their key (or through a base URL the user
+sets: a proxy, a gateway); local ones (Ollama, LM Studio) are found on this computer and want no key; custom ones
+are OpenAI-compatible endpoints the user adds in Settings (`settings.CustomProvider`).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 KeyedProvider = Literal["gemini", "openai", "anthropic"]
 """The providers whose key the user enters (or sets in the environment)."""
@@ -25,6 +32,11 @@ class ProviderInfo:
     Every id is in LiteLLM's bundled model map (a test checks)."""
     reads_pdf: bool = False
     """Takes a PDF as a document (LiteLLM maps it to the provider's own format); others get the PDF's text."""
+    kind: Literal["builtin", "local", "litellm"] = "builtin"
+    """`local`: a server on this computer, found by itself and reached at its OpenAI-compatible `/v1`; `litellm`:
+    another LiteLLM prefix, passed through as it is (an id in settings from before custom providers)."""
+    default_root: str | None = None
+    """Where a local server answers unless the user says otherwise."""
 
     @property
     def keyless(self) -> bool:
@@ -70,21 +82,51 @@ PROVIDERS: dict[str, ProviderInfo] = {
             ),
             reads_pdf=True,
         ),
-        ProviderInfo("ollama", "Ollama"),
-        ProviderInfo("ollama_chat", "Ollama"),
-        ProviderInfo("lm_studio", "LM Studio"),
-        ProviderInfo("hosted_vllm", "vLLM"),
+        ProviderInfo("ollama", "Ollama", kind="local", default_root="http://127.0.0.1:11434"),
+        ProviderInfo("lm_studio", "LM Studio", kind="local", default_root="http://127.0.0.1:1234"),
+        ProviderInfo("ollama_chat", "Ollama", kind="litellm"),
+        ProviderInfo("hosted_vllm", "vLLM", kind="litellm"),
     )
 }
 KEYED: tuple[KeyedProvider, ...] = ("gemini", "openai", "anthropic")
 """The providers with a key, in the order Settings shows them."""
 FIRST_RUN_PROVIDER: KeyedProvider = "gemini"
 """Whose key the first-run dialog asks for when the default model's provider wants none."""
+LOCAL: tuple[str, ...] = tuple(p for p, info in PROVIDERS.items() if info.kind == "local")
+"""The servers on this computer that are looked for, in the order Settings shows them."""
+CUSTOM_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
+"""What a custom provider's id looks like (made by `slug_for`)."""
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def provider_of(model: str) -> str:
     """LiteLLM's provider prefix of a model id (`gemini/…` → `gemini`); bare ids are OpenAI's."""
     return model.split("/", 1)[0] if "/" in model else "openai"
+
+
+def is_local_url(url: str | None) -> bool:
+    """Whether `url` is on this computer (127.0.0.1, localhost, ::1): no key goes there, no proxy is used."""
+    if not url:
+        return False
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return host is not None and host.lower() in LOCAL_HOSTS
+
+
+def slug_for(name: str, taken: set[str]) -> str:
+    """A custom provider's id made from its name: lowercase letters, digits and dashes, unique among `taken` and
+    never a built-in provider's id."""
+    base = _SLUG.sub("-", name.lower()).strip("-")[:30].strip("-") or "custom"
+    if not base[0].isalnum():
+        base = f"p-{base}"
+    candidate, number = base, 1
+    while candidate in taken or candidate in PROVIDERS:
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
 
 
 def label_of(provider: str) -> str:

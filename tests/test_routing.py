@@ -8,7 +8,7 @@ the developer's environment keys):
 - local providers that want no key get a placeholder, and need no setup;
 - a missing key is a `MissingKeyError` whose sentence says where to get one;
 - "check key" goes to the default model when it is that provider's, else to a catalog model, typed key first;
-- the composer offers the default model and the catalog of every provider that has a key.
+- a local server's model goes to its OpenAI-compatible address, a custom provider's to its base URL with its key.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pytest
 
 from backend.keys import SecretStore
 from backend.providers import PROVIDERS, provider_of
-from backend.routing import MissingKeyError, available_models, check_route, route, setup_needed
-from backend.settings import Settings
+from backend.routing import MissingKeyError, check_route, route, setup_needed
+from backend.settings import CustomProvider, Settings
 
 GEMINI_KEY = "AIza-saved-gemini-key-0001"
 OPENAI_KEY = "sk-saved-openai-key-0002"
@@ -45,10 +45,6 @@ def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SecretStore:
     store = SecretStore(tmp_path)
     assert store.backend == "file", "the tests must never read or write the real OS keyring"
     return store
-
-
-def ids(offered: list[dict[str, str | bool]]) -> list[str | bool]:
-    return [model["id"] for model in offered]
 
 
 def test_the_default_model_is_used_when_none_is_picked(keys: SecretStore) -> None:
@@ -124,15 +120,57 @@ def test_a_saved_key_for_the_providers_own_base_url_is_sent_there(keys: SecretSt
     assert (target.api_key, target.api_base) == (OPENAI_KEY, "https://openai-proxy.example/v1")
 
 
-@pytest.mark.parametrize(
-    "model", ["ollama/llama3.2", "ollama_chat/llama3.2", "lm_studio/qwen2.5", "hosted_vllm/mistral"]
-)
-def test_keyless_local_providers_get_the_placeholder_key_and_need_no_setup(model: str, keys: SecretStore) -> None:
+@pytest.mark.parametrize("model", ["ollama_chat/llama3.2", "hosted_vllm/mistral"])
+def test_other_keyless_litellm_providers_get_the_placeholder_key_and_need_no_setup(
+    model: str, keys: SecretStore
+) -> None:
     settings = Settings(default_model=model)
     target = route(None, settings, keys)
-    assert target.api_key == "local"
-    assert target.api_base is None
+    assert (target.model, target.api_key, target.api_base) == (model, "local", None)
     assert setup_needed(settings, keys) is False
+
+
+@pytest.mark.parametrize(
+    ("model", "sent_as", "base"),
+    [
+        ("ollama/llama3.2:latest", "openai/llama3.2:latest", "http://127.0.0.1:11434/v1"),
+        ("lm_studio/qwen2.5-7b", "openai/qwen2.5-7b", "http://127.0.0.1:1234/v1"),
+    ],
+)
+def test_a_local_servers_model_goes_to_its_openai_compatible_address_with_the_placeholder_key(
+    model: str, sent_as: str, base: str, keys: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    keys.set("openai", OPENAI_KEY)
+    settings = Settings(default_model=model)
+    target = route(None, settings, keys)
+    assert (target.model, target.api_key, target.api_base) == (sent_as, "local", base)
+    assert target.local and setup_needed(settings, keys) is False
+
+
+def test_ollamas_own_host_variable_and_an_address_set_in_settings_say_where_it_answers(
+    keys: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "0.0.0.0:11500")
+    assert route("ollama/llama3.2", Settings(), keys).api_base == "http://127.0.0.1:11500/v1"
+    settings = Settings(provider_urls={"ollama": "http://127.0.0.1:11600"})
+    assert route("ollama/llama3.2", settings, keys).api_base == "http://127.0.0.1:11600/v1"
+
+
+def test_a_custom_providers_model_goes_to_its_base_url_with_its_own_key_only(keys: SecretStore) -> None:
+    keys.set("openai", OPENAI_KEY)
+    keys.set("groq", "gsk-custom-key-0007")
+    settings = Settings(providers=[CustomProvider(id="groq", name="Groq", base_url="https://api.groq.com/openai/v1")])
+    target = route("groq/llama-3.3-70b", settings, keys)
+    assert (target.model, target.api_key, target.api_base, target.label) == (
+        "openai/llama-3.3-70b",
+        "gsk-custom-key-0007",
+        "https://api.groq.com/openai/v1",
+        "Groq",
+    )
+    assert route(OPENAI_MODEL, settings, keys).api_key == OPENAI_KEY, "OpenAI's key stays OpenAI's"
+    keys.set("groq", "")
+    assert route("groq/llama-3.3-70b", settings, keys).api_key == "local", "no key: the placeholder, never another's"
 
 
 def test_a_keyless_local_model_picked_in_the_composer_gets_the_placeholder_not_a_saved_key(keys: SecretStore) -> None:
@@ -211,36 +249,6 @@ def test_checking_without_a_typed_or_saved_key_is_a_missing_key(keys: SecretStor
     keys.set("gemini", GEMINI_KEY)
     with pytest.raises(MissingKeyError, match="^No API key for Anthropic yet"):
         check_route("anthropic", "", Settings(), keys)
-
-
-def test_the_composer_offers_only_the_default_model_when_no_provider_has_a_key(keys: SecretStore) -> None:
-    assert available_models(Settings(), keys) == [
-        {"id": "gemini/gemini-2.5-flash", "label": "Gemini 2.5 Flash", "default": True}
-    ]
-
-
-def test_the_composer_offers_the_catalog_of_every_provider_with_a_key_after_the_default(keys: SecretStore) -> None:
-    keys.set("openai", OPENAI_KEY)
-    keys.set("anthropic", ANTHROPIC_KEY)
-    offered = available_models(Settings(), keys)
-    assert offered[0] == {"id": "gemini/gemini-2.5-flash", "label": "Gemini 2.5 Flash", "default": True}
-    rest = ids(offered[1:])
-    assert set(rest) == {model for provider in ("openai", "anthropic") for model, _ in PROVIDERS[provider].catalog}
-    assert not any(str(model).startswith("gemini/") for model in rest), "no Gemini key: no other Gemini model"
-    assert [model["default"] for model in offered[1:]] == [False] * len(rest)
-
-
-def test_the_default_model_is_offered_once_even_when_its_provider_has_a_key(keys: SecretStore) -> None:
-    keys.set("gemini", GEMINI_KEY)
-    offered = ids(available_models(Settings(), keys))
-    assert offered[0] == "gemini/gemini-2.5-flash"
-    assert len(offered) == len(set(offered))
-    assert set(offered) == {model for model, _ in PROVIDERS["gemini"].catalog}
-
-
-def test_a_local_default_model_is_offered_under_its_own_name(keys: SecretStore) -> None:
-    settings = Settings(default_model="ollama/llama3.2")
-    assert available_models(settings, keys) == [{"id": "ollama/llama3.2", "label": "llama3.2", "default": True}]
 
 
 @pytest.mark.parametrize(

@@ -1,43 +1,28 @@
-"""`GET /api/models`: the models the composer offers."""
+"""`GET /api/models`: the models the picker offers, grouped by provider, favourites first."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Depends
 
-from ..dependencies import KeysDep, SettingsDep
-from ..providers import provider_of
-from ..routing import available_models
+from ..dependencies import KeysDep, ListsDep, LocalDep, SettingsDep
+from ..offered import groups, picker
 from ..security import require_token
-from ..settings import Settings
 
 router = APIRouter(dependencies=[Depends(require_token)])
 
 
 @router.get("/api/models")
-async def models(settings: SettingsDep, keys: KeysDep) -> dict[str, Any]:
-    """The default model, the catalogs of providers with a key, and what a local server lists."""
+async def models(
+    settings: SettingsDep, keys: KeysDep, lists: ListsDep, local: LocalDep, refresh: bool = False
+) -> dict[str, Any]:
+    """The default model, the picker's flat list and every provider's group (`refresh`: ask every provider
+    for its list now)."""
     effective = settings.effective()
-    offered = available_models(effective, keys)
-    if effective.api_base:
-        offered += await _local_models(effective)
-    return {"default": effective.default_model, "models": offered}
-
-
-async def _local_models(settings: Settings) -> list[dict[str, str | bool]]:
-    """Models a reachable OpenAI-compatible server (Ollama, LM Studio, vLLM) lists at `<base>/models`."""
-    prefix = provider_of(settings.default_model)
-    try:
-        async with httpx.AsyncClient(timeout=1.5) as client:
-            response = await client.get(f"{settings.api_base}/models")
-            response.raise_for_status()
-            names = [m["id"] for m in response.json().get("data", []) if isinstance(m.get("id"), str)]
-    except (httpx.HTTPError, ValueError, AttributeError, TypeError):
-        return []
-    return [
-        {"id": f"{prefix}/{name}", "label": name, "default": f"{prefix}/{name}" == settings.default_model}
-        for name in names
-        if f"{prefix}/{name}" != settings.default_model
-    ]
+    offered = await groups(effective, keys, lists, local, refresh=refresh)
+    return {
+        "default": effective.default_model,
+        "models": picker(offered, effective),
+        "groups": [group.view(effective) for group in offered],
+    }

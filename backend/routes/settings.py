@@ -22,12 +22,14 @@ from ..security import require_token
 from ..settings import Settings, SettingsFile
 
 router = APIRouter(dependencies=[Depends(require_token)])
+# Settings changed through their own routes (`/api/providers`), where they are checked as a whole.
+_OWN_ROUTES = ("providers", "provider_urls")
 
 
 def _optional(field: FieldInfo) -> tuple[Any, FieldInfo]:
     # The same type and bounds as the setting itself, but absent unless sent.
     info = copy.copy(field)
-    info.default = None
+    info.default, info.default_factory = None, None
     annotation: Any = field.annotation  # never None on a model's own fields, which pydantic's type allows
     return annotation | None, info
 
@@ -44,7 +46,7 @@ else:
         __config__=ConfigDict(extra="forbid"),
         __doc__='`PUT /api/settings`: only the fields present change; a key of "" or null forgets that key.',
         keys=(dict[KeyedProvider, str | None] | None, None),
-        **{name: _optional(field) for name, field in Settings.model_fields.items()},
+        **{name: _optional(field) for name, field in Settings.model_fields.items() if name not in _OWN_ROUTES},
     )
 
 
