@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from . import proxy
 from .attachments import MAX_BYTES, AttachmentFiles
 from .config import AppConfig
 from .errors import install_error_handlers
@@ -61,6 +62,8 @@ def create_app(config: AppConfig) -> FastAPI:
     store = JsonFileStore(config.data_dir, attachments_folder)
     settings_file = SettingsFile(config.data_dir / "settings.json")
     keys = SecretStore(config.data_dir)
+    proxy.keep_local_direct()
+    proxy.apply(settings_file.effective().proxy)
     local = LocalServers()
     loader = BackgroundLoader(store, settings_file, keys, local)
 

@@ -77,12 +77,13 @@ async def fetch(provider: str, name: str, base_url: str | None, key: str | None)
     if response.status_code >= 400:
         raise ListError(f"{name} answered {response.status_code} when asked for its models at {base}/models.")
     try:
-        return _chat_models(kind, response.json())
+        return chat_models(kind, response.json())
     except (ValueError, AttributeError, TypeError, KeyError):
         raise ListError(f"{name} answered, but not with a list of models — is {base} the right address?") from None
 
 
-def _chat_models(kind: str, data: Any) -> tuple[str, ...]:
+def chat_models(kind: str, data: Any) -> tuple[str, ...]:
+    """The models of a list answer (`kind`: `gemini`, `openai`, `anthropic` or `openai-compatible`) that chat."""
     if kind == "gemini":
         names = [
             str(m["name"]).removeprefix("models/")

@@ -59,6 +59,8 @@ class Settings(BaseModel):
     provider_urls: dict[str, str] = Field(default_factory=dict)
     favourite_models: list[str] = Field(default_factory=list, max_length=1000)
     hidden_models: list[str] = Field(default_factory=list, max_length=5000)
+    # For requests to providers when the system sets no proxy (HTTPS_PROXY); never used for this computer.
+    proxy: str | None = Field(None, max_length=500)
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=20_000)
     ui_mode: Literal["chatkit", "builtin"] = "chatkit"
     # Tokens; for local models whose window LiteLLM does not know (Ollama, LM Studio).
@@ -66,7 +68,7 @@ class Settings(BaseModel):
     request_timeout: float = Field(120.0, ge=1, le=3600)
     window: dict[str, int] | None = None
 
-    @field_validator("api_base")
+    @field_validator("api_base", "proxy")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return http_url(value)

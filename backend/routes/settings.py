@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
-from .. import providers
+from .. import providers, proxy
 from ..dependencies import KeysDep, LoaderDep, SettingsDep
 from ..keys import SecretStore
 from ..providers import KeyedProvider
@@ -72,6 +72,8 @@ async def put_settings(update: SettingsUpdate, settings: SettingsDep, keys: Keys
     if changes:
         current = settings.load()
         settings.save(Settings.model_validate(current.model_dump() | changes))
+        if "proxy" in changes:
+            proxy.apply(settings.effective().proxy)
     for provider, key in (update.keys or {}).items():
         await asyncio.to_thread(keys.set, provider, key)
     return _view(settings, keys)
