@@ -54,12 +54,13 @@ def label(model: str) -> str:
 
 
 def wanted_lists(settings: Settings, keys: SecretStore) -> dict[str, tuple[str, str | None, str | None]]:
-    """The providers whose own lists are asked for: built-ins with a key, every custom endpoint."""
+    """The providers whose own lists are asked for: built-ins with a key or an address of their own, every custom
+    endpoint."""
     wanted: dict[str, tuple[str, str | None, str | None]] = {}
     for provider in KEYED:
-        key = keys.key_for(provider)
-        if key:
-            wanted[provider] = (PROVIDERS[provider].label, settings.provider_urls.get(provider), key)
+        key, base = keys.key_for(provider), settings.provider_urls.get(provider)
+        if key or base:
+            wanted[provider] = (PROVIDERS[provider].label, base, key)
     for custom in settings.providers:
         wanted[custom.id] = (custom.name, custom.base_url, keys.key_for(custom.id))
     return wanted
