@@ -37,6 +37,7 @@ from chatkit.types import (
     is_streaming_req,
 )
 from openai.types.responses import EasyInputMessageParam, ResponseInputContentParam, ResponseInputTextParam
+from openai.types.shared import Reasoning
 
 from .attachment_content import Reader, content_part
 from .filetypes import is_image
@@ -204,12 +205,16 @@ class ChatServer(ChatKitServer[Any]):
         if dropped:
             log.info("sent the newest part of a long thread: the oldest items left out to fit")
 
+        effort = settings.reasoning_effort.get(target.provider)
         agent = Agent(
             name="ChatKit Desktop",
             instructions=settings.system_prompt,
             model=llm.make_model(target),
             model_settings=ModelSettings(
+                # The user asked for this effort: it is sent even to a model LiteLLM does not know to think.
                 extra_args={"timeout": settings.request_timeout, "num_retries": 0, "max_retries": 0}
+                | ({"allowed_openai_params": ["reasoning_effort"]} if effort else {}),
+                reasoning=Reasoning(effort=effort) if effort else None,
             ),
         )
         agent_context: AgentContext[Any] = AgentContext(thread=thread, store=self.store, request_context=context)

@@ -59,6 +59,8 @@ class Settings(BaseModel):
     provider_urls: dict[str, str] = Field(default_factory=dict)
     favourite_models: list[str] = Field(default_factory=list, max_length=1000)
     hidden_models: list[str] = Field(default_factory=list, max_length=5000)
+    # How hard models that think (GPT-5, o-series, Gemini 2.5, Claude) think, per provider; unset: their default.
+    reasoning_effort: dict[str, Literal["low", "medium", "high"]] = Field(default_factory=dict)
     # For requests to providers when the system sets no proxy (HTTPS_PROXY); never used for this computer.
     proxy: str | None = Field(None, max_length=500)
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, max_length=20_000)

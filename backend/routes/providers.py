@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
@@ -38,12 +38,14 @@ class NewProvider(BaseModel):
 
 class ProviderChange(BaseModel):
     """`PUT /api/providers/{id}`: only the fields sent change; an `api_key` of "" or null forgets the key, a
-    `base_url` of "" or null goes back to the provider's own address."""
+    `base_url` of "" or null goes back to the provider's own address, a `reasoning_effort` of null to the model's
+    own."""
 
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(None, max_length=60)
     base_url: str | None = Field(None, max_length=500)
     api_key: str | None = Field(None, max_length=500)
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
 
 
 @router.get("/api/providers")
@@ -92,6 +94,11 @@ async def change_provider(
     )
     if refused:
         return error_response(400, refused)
+    if "reasoning_effort" in sent:
+        efforts = {k: v for k, v in stored.reasoning_effort.items() if k != provider}
+        effort = sent.pop("reasoning_effort")
+        stored = stored.model_copy(update={"reasoning_effort": efforts | ({provider: effort} if effort else {})})
+        settings.save(stored)
     if custom is not None:
         changed = custom.model_copy(
             update={k: (" ".join(v.split()) if k == "name" else http_url(v)) for k, v in sent.items() if k != "api_key"}
@@ -187,6 +194,7 @@ def _view(
             "message": listed.error if listed else None,
         },
         "warning": warning,
+        "reasoning_effort": settings.reasoning_effort.get(provider),
     }
 
 
@@ -206,6 +214,7 @@ def _local_view(provider: str, settings: Settings, local: LocalServers) -> dict[
             "message": found.not_running() if found and not found.running else None,
         },
         "warning": None,
+        "reasoning_effort": settings.reasoning_effort.get(provider),
     }
 
 

@@ -23,7 +23,7 @@ from ..settings import Settings, SettingsFile
 
 router = APIRouter(dependencies=[Depends(require_token)])
 # Settings changed through their own routes (`/api/providers`), where they are checked as a whole.
-_OWN_ROUTES = ("providers", "provider_urls")
+_OWN_ROUTES = ("providers", "provider_urls", "reasoning_effort")
 
 
 def _optional(field: FieldInfo) -> tuple[Any, FieldInfo]:

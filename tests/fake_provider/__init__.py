@@ -8,6 +8,7 @@ last user message trigger failures:
 - `[[slow]]` streams the reply as 40 chunks, 0.1 s apart (about 4 s).
 - `[[hang]]` sends nothing for up to 60 s (or until `stop()`).
 - `[[drop]]` streams two chunks of text, then cuts the connection mid-body.
+- `[[think]]` (OpenAI format) streams the model's reasoning, `THOUGHT`, as `reasoning_content` before the reply.
 
 An API key of `bad-key` gets the provider's real "invalid API key" response.
 
@@ -28,9 +29,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.fake_provider.gemini_wire import GEMINI_PATH, GeminiWire, read_gemini
 from tests.fake_provider.openai_wire import OPENAI_CHAT_PATHS, OPENAI_MODELS_PATHS, OpenAIWire, read_openai
-from tests.fake_provider.wire import BAD_KEY, MODELS, Disconnected, Part, stream_reply
+from tests.fake_provider.wire import BAD_KEY, MODELS, THOUGHT, Disconnected, Part, stream_reply
 
-__all__ = ["BAD_KEY", "MODELS", "FakeProvider", "Part", "RecordedRequest", "stream_reply"]
+__all__ = ["BAD_KEY", "MODELS", "THOUGHT", "FakeProvider", "Part", "RecordedRequest", "stream_reply"]
 
 
 @dataclass

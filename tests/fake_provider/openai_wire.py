@@ -11,6 +11,7 @@ from tests.fake_provider.wire import (
     BAD_KEY,
     MODELS,
     STATUS_MARKER,
+    THOUGHT,
     HandlerBase,
     Part,
     count_tokens,
@@ -186,6 +187,9 @@ class OpenAIWire(HandlerBase):
         pieces, delay = self._pieces(text, "[[slow]]" in control)
         self._start_stream()
         self._write_event(chunk({"role": "assistant", "content": ""}, None))
+        if "[[think]]" in control:
+            for thought in THOUGHT:
+                self._write_event(chunk({"reasoning_content": thought}, None))
         for index, piece in enumerate(pieces):
             if index:
                 self._pause(delay)

@@ -31,6 +31,9 @@ HANG_SECONDS = 60.0
 WORDS_PER_CHUNK = 3
 
 STATUS_MARKER = re.compile(r"\[\[status:(\d{3})\]\]")
+THOUGHT = ("Weighing the question ", "before answering it.")
+"""What a message with `[[think]]` gets as the model's reasoning (`reasoning_content`), streamed in two pieces
+before the answer (OpenAI wire format)."""
 
 Part = dict[str, Any]
 """One part of a recorded message, in the order it was sent, whichever wire format carried it:
