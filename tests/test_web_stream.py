@@ -29,13 +29,16 @@ PLAY = """async ({ events, outcome, retry }) => {
             { type: 'user_message', id: null, content: [{ type: 'input_text', text: 'Hi' }] }, { pending: true });
         stream = s.startStream(conversation, { userEntry: question, text: 'Hi' });
     }
+    const thought = (e) => e.item.type === 'workflow';
     const entry = (e) => ({
-        role: e.item.type === 'user_message' ? 'user' : 'assistant',
-        id: e.item.id, text: s.textOf(e.item), pending: e.pending, stopped: e.stopped,
+        role: e.item.type === 'user_message' ? 'user' : thought(e) ? 'reasoning' : 'assistant',
+        id: e.item.id, text: thought(e) ? s.thoughtsOf(e.item) : s.textOf(e.item), pending: e.pending,
+        stopped: e.stopped,
     });
     // Through JSON so that the fields a change does not have are left out rather than read back as None.
     const change = (c) => JSON.parse(JSON.stringify({ type: c.type, entry: c.entry && entry(c.entry),
-        thread: c.thread && c.thread.id, top: c.top, message: c.message, kind: c.kind }));
+        before: c.before && entry(c.before), thread: c.thread && c.thread.id, top: c.top, message: c.message,
+        kind: c.kind }));
     const step = (changes) => ({
         changes: changes.map(change),
         entries: conversation.entries.map(entry),
@@ -331,3 +334,40 @@ def test_a_retried_answer_keeps_the_question_it_answers_for_another_try(page: Pa
     assert (end["threadId"], end["userId"], end["failed"]) == ("thr_1", "msg_q", "Failed again.")
     assert answer_of(end)["text"] == "Second go"
     assert end["thread"] == {"id": "thr_1", "title": "Earlier"}  # a retry does not create a thread
+
+
+def thinking(kind: str, *thoughts: str) -> dict[str, Any]:
+    """`thread.item.added` or `.done` for a reasoning workflow holding these thoughts."""
+    tasks = [{"type": "thought", "content": text, "status_indicator": "none"} for text in thoughts]
+    item = {"type": "workflow", "id": "wf_1", "thread_id": "thr_1", "workflow": {"type": "reasoning", "tasks": tasks}}
+    return {"type": f"thread.item.{kind}", "item": item}
+
+
+def task(kind: str, text: str) -> dict[str, Any]:
+    update = {"type": f"workflow.task.{kind}", "task_index": 0, "task": {"type": "thought", "content": text}}
+    return {"type": "thread.item.updated", "item_id": "wf_1", "update": update}
+
+
+def test_a_models_thought_is_shown_ahead_of_its_answer_and_grows_as_it_streams(page: Page) -> None:
+    steps = play(
+        page,
+        [
+            created(),
+            question_saved(),
+            thinking("added"),
+            task("added", "Weighing "),
+            task("updated", "Weighing the question."),
+            thinking("done", "Weighing the question."),
+            *streamed("Blue.")[2:],
+            answer("done", "Blue."),
+        ],
+    )
+    placed = steps[3]["changes"][0]
+    assert (placed["type"], placed["entry"]["role"], placed["before"]["role"]) == ("added", "reasoning", "assistant")
+    assert [step["entries"][1]["text"] for step in steps[3:7]] == ["", "Weighing ", *["Weighing the question."] * 2]
+    assert [step["entries"][1]["pending"] for step in steps[3:7]] == [True, True, True, False]
+    assert [(e["role"], e["text"]) for e in steps[-1]["entries"]] == [
+        ("user", "Hi"),
+        ("reasoning", "Weighing the question."),
+        ("assistant", "Blue."),
+    ]

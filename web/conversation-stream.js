@@ -5,7 +5,8 @@
 // A conversation is {thread, entries}: `thread` is the open thread's metadata (null for a new chat) and each
 // entry is {item, pending, stopped} in display order; a question's item carries its `attachments` as the
 // server describes them, and its content may hold tags (`input_tag`, a referenced conversation) between its
-// text parts. A stream is the answer being streamed:
+// text parts; a model's reasoning is a `workflow` item of thought tasks, shown before the answer it led to.
+// A stream is the answer being streamed:
 // {threadId, userId, userEntry, content, attachments, assistant, failed, stopped}.
 
 /** The text of a message item: its content parts' texts, joined, a tag as `@` and its text (as typed). */
@@ -56,7 +57,8 @@ export function startStream(conversation,
 /**
  * Apply one stream event to the conversation and the stream. Returns what the page must redraw, in order:
  * {type: 'thread', thread, top} (a thread's metadata is new or changed; `top` moves it up the list),
- * {type: 'added', entry}, {type: 'changed', entry}, {type: 'removed', entry} and
+ * {type: 'added', entry, before} (`before`: the entry it is shown ahead of, if not the last),
+ * {type: 'changed', entry}, {type: 'removed', entry} and
  * {type: 'notice', message, kind}. Events this view has no use for change nothing.
  */
 export function applyStreamEvent(conversation, stream, event) {
@@ -76,6 +78,10 @@ export function applyStreamEvent(conversation, stream, event) {
       return placeItem(conversation, stream, event.item, event.type === 'thread.item.done');
     case 'thread.item.updated': {
       const entry = entryById(conversation, event.item_id);
+      if (entry?.item.type === 'workflow') {
+        applyTaskUpdate(entry.item, event.update);
+        return [{ type: 'changed', entry }];
+      }
       if (!entry || entry.item.type !== 'assistant_message') return [];
       applyUpdate(entry.item, event.update);
       return [{ type: 'changed', entry }];
@@ -108,6 +114,7 @@ function placeItem(conversation, stream, item, done) {
     entry.pending = false;
     return [{ type: 'changed', entry }];
   }
+  if (item.type === 'workflow') return placeWorkflow(conversation, stream, item, done);
   if (item.type !== 'assistant_message') return [];
   const changes = [];
   let entry = entryById(conversation, item.id);
@@ -125,6 +132,37 @@ function placeItem(conversation, stream, item, done) {
   if (stream.assistant === null || stream.assistant === entry) stream.assistant = entry;
   changes.push({ type: 'changed', entry });
   return changes;
+}
+
+// The model's thinking comes before its answer, whose empty placeholder is already on screen: it goes ahead of it.
+function placeWorkflow(conversation, stream, item, done) {
+  const copy = { ...item, workflow: { ...item.workflow, tasks: [...(item.workflow?.tasks || [])] } };
+  const known = entryById(conversation, item.id);
+  if (known) {
+    known.item = copy;
+    known.pending = !done;
+    return [{ type: 'changed', entry: known }];
+  }
+  const entry = { item: copy, pending: !done, stopped: false };
+  const placeholder = stream.assistant && !stream.assistant.item.id ? stream.assistant : null;
+  const at = placeholder ? conversation.entries.indexOf(placeholder) : -1;
+  if (at < 0) {
+    conversation.entries.push(entry);
+    return [{ type: 'added', entry }];
+  }
+  conversation.entries.splice(at, 0, entry);
+  return [{ type: 'added', entry, before: placeholder }];
+}
+
+function applyTaskUpdate(item, update) {
+  if (update.type === 'workflow.task.added' || update.type === 'workflow.task.updated') {
+    item.workflow.tasks[update.task_index ?? item.workflow.tasks.length] = update.task;
+  }
+}
+
+/** The text of a reasoning workflow: its thoughts, one paragraph each. */
+export function thoughtsOf(item) {
+  return (item.workflow?.tasks || []).map((task) => task.content || task.title || '').filter(Boolean).join('\n\n');
 }
 
 function applyUpdate(item, update) {
@@ -152,6 +190,9 @@ function applyUpdate(item, update) {
  * that never got any text is dropped. Returns what the page must redraw, as applyStreamEvent does.
  */
 export function finishStream(conversation, stream, outcome = {}) {
+  for (const entry of conversation.entries) {
+    if (entry.item.type === 'workflow') entry.pending = false; // a thought cut short is kept as far as it got
+  }
   const answer = stream.assistant;
   if (outcome.stopped && answer && textOf(answer.item)) {
     answer.stopped = true;

@@ -1,5 +1,6 @@
 // The built-in face's message area: draws the conversation's entries (questions as text with their references and
-// attachments, answers as safe Markdown with copy and retry), the start screen, "Loading…" and the error line
+// attachments, answers as safe Markdown with copy and retry, a model's reasoning folded away above its answer),
+// the start screen, "Loading…" and the error line
 // with its Retry button, and keeps the view at the newest message while the reader is there. A message
 // opened from a search result is scrolled to and lit up for a moment (`reveal`).
 
@@ -7,7 +8,7 @@ import { h, icon, toast } from './dom.js';
 import { messageAttachments } from './attachments-view.js';
 import { renderMarkdown } from './markdown.js';
 import { GREETING, PROMPTS } from './starters.js';
-import { textOf } from './conversation-stream.js';
+import { textOf, thoughtsOf } from './conversation-stream.js';
 import { messageContent } from './references.js';
 
 const REDUCED_MOTION = matchMedia('(prefers-reduced-motion: reduce)');
@@ -60,6 +61,11 @@ export function createConversationView({ onPrompt, onRetry, onReference }) {
       renderQuestion(item, parts);
       return;
     }
+    if (item.type === 'workflow') {
+      parts.label.textContent = entry.pending ? 'Thinking…' : 'Thought';
+      parts.thoughts.replaceChildren(renderMarkdown(thoughtsOf(item)));
+      return;
+    }
     const text = textOf(item);
     if (!text && entry.pending) {
       parts.md.replaceChildren(h('span', { class: 'typing', 'aria-label': 'Answering' }, h('i'), h('i'), h('i')));
@@ -94,10 +100,17 @@ export function createConversationView({ onPrompt, onRetry, onReference }) {
     });
   }
 
-  function add(entry) {
+  /** Show an entry: last, or ahead of the entry `before` when it is given (a thought before its answer). */
+  function add(entry, before = null) {
     messages.querySelector('.empty')?.remove();
     let parts;
-    if (entry.item.type === 'user_message') {
+    if (entry.item.type === 'workflow') {
+      // Folded by default: the reasoning is there for whoever wants it, not in the way of the answer.
+      const label = h('span', { class: 'reasoning-label' });
+      const thoughts = h('div', { class: 'md reasoning-text' });
+      parts = { label, thoughts,
+        el: h('details', { class: 'msg msg-reasoning' }, h('summary', {}, icon('chevron'), label), thoughts) };
+    } else if (entry.item.type === 'user_message') {
       const bubble = h('div', { class: 'bubble' });
       const files = h('div', { class: 'msg-files' });
       parts = { bubble, files, attachmentsKey: '', el: h('div', { class: 'msg msg-user' }, files, bubble) };
@@ -112,7 +125,9 @@ export function createConversationView({ onPrompt, onRetry, onReference }) {
       parts = { md, actions, retry, stoppedNote, el: h('div', { class: 'msg msg-assistant' }, md, actions) };
     }
     nodes.set(entry, parts);
-    messages.append(parts.el);
+    const next = before && nodes.get(before)?.el;
+    if (next?.parentNode === messages) messages.insertBefore(parts.el, next);
+    else messages.append(parts.el);
     render(entry);
     scrollDown(true);
   }

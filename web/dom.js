@@ -57,6 +57,7 @@ const ICONS = {
   file: ['M6 3h8l4 4v14H6z', 'M14 3v4h4', 'M9 12h6', 'M9 16h6'],
   download: ['M12 4v11', 'M7 10l5 5 5-5', 'M5 20h14'],
   search: ['M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13z', 'M15.5 15.5L20 20'],
+  chevron: ['M9 6l6 6-6 6'],
 };
 
 /** An inline SVG icon (decorative: hidden from screen readers; give the button an aria-label). */
