@@ -77,15 +77,9 @@ def _export_here(folder: Path, target: Path) -> int:
 
 def _export_through(client: httpx.Client, target: Path) -> int:
     """Ask the running app for the backup (start, follow, download), as its Backup button does."""
-    started = client.post("/api/backup")
-    if started.status_code != 200:
-        print(started.json().get("error", "The running app refused to make a backup."), file=sys.stderr)
+    state = _follow(client, client.post("/api/backup"), _backup_progress, "The running app refused to make a backup.")
+    if state is None:
         return 1
-    state = started.json()
-    while state["state"] == "running":
-        _backup_progress(state["done"], state["total"])
-        time.sleep(POLL_S)
-        state = client.get("/api/backup").json()
     if state["state"] != "ready":
         print(state.get("error") or "The backup was cancelled in the app.", file=sys.stderr)
         return 1
@@ -164,19 +158,30 @@ def _import_through(client: httpx.Client, source: Path) -> int:
             headers={"content-type": "application/octet-stream", "content-length": str(source.stat().st_size)},
             timeout=httpx.Timeout(60, read=600),
         )
-    if started.status_code != 200:
-        print(started.json().get("error", "The running app refused the file."), file=sys.stderr)
+    state = _follow(client, started, _import_progress, "The running app refused the file.")
+    if state is None:
         return 1
-    state = started.json()
-    while state["state"] == "running":
-        _import_progress(state["done"], state["total"])
-        time.sleep(POLL_S)
-        state = client.get("/api/import").json()
     if state["state"] != "done" or not state.get("summary"):
         print(f"\n{state.get('error') or 'The import was stopped in the app.'}", file=sys.stderr)
         return 1
     _print_summary(state["summary"])
     return 0
+
+
+def _follow(
+    client: httpx.Client, started: httpx.Response, progress: Callable[[int, int], None], refused: str
+) -> dict[str, Any] | None:
+    """A job the running app started (a backup, an import), followed until it ends: its last state; None, with
+    the app's sentence printed, when it refused to start it."""
+    if started.status_code != 200:
+        print(started.json().get("error", refused), file=sys.stderr)
+        return None
+    state: dict[str, Any] = started.json()
+    while state["state"] == "running":
+        progress(state["done"], state["total"])
+        time.sleep(POLL_S)
+        state = client.get(started.request.url.path).json()
+    return state
 
 
 def _import_progress(done: int, total: int) -> None:
