@@ -1,6 +1,7 @@
 """The Settings dialog, in a real browser (Debian's Chromium, Playwright) against the real app and the fake
 LLM: a typed key is saved and never comes back whole, keys from the environment are shown fixed, a key can be
-checked, the first run opens Settings, and the dialog fits a 400 px window.
+checked, the first run opens Settings, and the dialog fits a 400 px window. The keys live in each provider's
+editor (web/providers.js; the rest of the Providers section is tests/test_providers_ui.py's).
 """
 
 from __future__ import annotations
@@ -52,12 +53,13 @@ def test_settings_save_a_key_that_never_comes_back_whole(page: Page, keyless_app
     open_builtin(page, keyless_app)
     dialog = open_settings(page)
     expect(dialog).to_contain_text("Keys you enter are kept in secrets.json")
-    row = dialog.locator('.key-row[data-provider="openai"]')
-    expect(row.locator(".key-status")).to_contain_text("Not set")
+    row = dialog.locator('.provider[data-provider="openai"]')
+    expect(row.locator(".provider-status")).to_contain_text("No key")
+    row.get_by_role("button", name="Edit OpenAI").click()
     row.get_by_label("OpenAI API key").fill(secret)
     dialog.get_by_role("button", name="Save").click()
     expect(dialog.locator(".saved-note")).to_have_text("Saved.")
-    expect(row.locator(".key-status")).to_contain_text("••••wxyz")
+    expect(row.locator(".provider-status")).to_contain_text("Key saved ••••wxyz")
     expect(row.get_by_label("OpenAI API key")).to_have_value("")
     screenshot(page, "settings")
 
@@ -65,7 +67,7 @@ def test_settings_save_a_key_that_never_comes_back_whole(page: Page, keyless_app
     page.reload()
     expect(page.locator(".builtin")).to_be_visible(timeout=10_000)
     dialog = open_settings(page)
-    expect(dialog.locator('.key-row[data-provider="openai"] .key-status')).to_contain_text("••••wxyz")
+    expect(dialog.locator('.provider[data-provider="openai"] .provider-status')).to_contain_text("••••wxyz")
     assert bodies, "no responses were captured"
     assert not [body for body in bodies if secret in body]
     assert secret not in page.content()
@@ -75,23 +77,28 @@ def test_settings_save_a_key_that_never_comes_back_whole(page: Page, keyless_app
     assert secret in secrets_file.read_text()  # it is stored (no keyring on the test machine)
 
     # Forget it again.
-    dialog.locator('.key-row[data-provider="openai"]').get_by_role("button", name="Forget key").click()
-    expect(dialog.locator('.key-row[data-provider="openai"] .key-status')).to_contain_text("Not set")
+    row = dialog.locator('.provider[data-provider="openai"]')
+    row.get_by_role("button", name="Edit OpenAI").click()
+    row.get_by_role("button", name="Forget key").click()
+    expect(row.locator(".provider-status")).to_contain_text("No key")
     assert secret not in secrets_file.read_text()
 
 
 def test_settings_show_env_keys_fixed_and_400_sentences(page: Page, app: RunningApp) -> None:
     open_builtin(page, app)
     dialog = open_settings(page)
-    openai = dialog.locator('.key-row[data-provider="openai"]')
-    expect(openai.locator(".key-status")).to_contain_text("Set by the environment (OPENAI_API_KEY)")
-    expect(openai.locator("input")).to_be_disabled()
+    openai = dialog.locator('.provider[data-provider="openai"]')
+    expect(openai.locator(".provider-status")).to_contain_text("Key from OPENAI_API_KEY")
+    openai.get_by_role("button", name="Edit OpenAI").click()
+    expect(openai.get_by_label("OpenAI API key")).to_be_disabled()
+    expect(openai).to_contain_text("Set by the environment variable OPENAI_API_KEY.")
     expect(openai.get_by_role("button", name="Forget key")).to_be_hidden()
     expect(dialog.get_by_label("Default model")).to_be_disabled()  # fixed by CHATKIT_DESKTOP_MODEL
     expect(dialog.get_by_label("Default model")).to_have_value("openai/fake-local-1")
     expect(dialog).to_contain_text("CHATKIT_DESKTOP_MODEL")
-    expect(dialog).to_contain_text("http://localhost:11434/v1")
-    expect(dialog).to_contain_text("http://localhost:1234/v1")
+    # Local servers are looked for at their usual addresses, with no setting touched.
+    expect(dialog.locator('.provider[data-provider="ollama"] .provider-url')).to_contain_text("127.0.0.1:11434")
+    expect(dialog.locator('.provider[data-provider="lm_studio"] .provider-url')).to_contain_text("127.0.0.1:1234")
     dialog.locator("summary", has_text="Advanced").click()
     dialog.get_by_label("Context window (tokens)").fill("12")
     dialog.get_by_role("button", name="Save").click()
@@ -105,16 +112,18 @@ def test_settings_show_env_keys_fixed_and_400_sentences(page: Page, app: Running
 def test_check_key_good_and_rejected(page: Page, keyless_app: RunningApp) -> None:
     open_builtin(page, keyless_app)
     dialog = open_settings(page)
-    row = dialog.locator('.key-row[data-provider="openai"]')
+    row = dialog.locator('.provider[data-provider="openai"]')
+    row.get_by_role("button", name="Edit OpenAI").click()
     row.get_by_label("OpenAI API key").fill("sk-a-good-key-0123456789")
-    row.get_by_role("button", name="Check key").click()
-    expect(row.locator(".key-result")).to_have_text("OpenAI accepted the key.", timeout=ANSWER_TIMEOUT)
+    # A typed key is checked before it is saved.
+    row.get_by_role("button", name="Check OpenAI").click()
+    expect(row.locator(".check-result")).to_have_text("OpenAI accepted the key.", timeout=ANSWER_TIMEOUT)
     row.get_by_label("OpenAI API key").fill(BAD_KEY)
-    row.get_by_role("button", name="Check key").click()
-    expect(row.locator(".key-result")).to_have_text(
+    row.get_by_role("button", name="Check OpenAI").click()
+    expect(row.locator(".check-result")).to_have_text(
         "OpenAI rejected the API key — open Settings and check it.", timeout=ANSWER_TIMEOUT
     )
-    expect(row.locator(".key-result")).to_have_class(re.compile(r"\bbad\b"))
+    expect(row.locator(".check-result")).to_have_class(re.compile(r"\bbad\b"))
 
 
 def test_first_run_opens_settings_with_the_gemini_sentence(

@@ -1,6 +1,7 @@
 // The built-in face's composer: the message box that grows with its text, the tray of attachments above it
 // (attachments.js), `@` references to other conversations in it (references.js), the paperclip, `@` button
-// and model picker, and the Send button that becomes Stop while an answer streams. Enter sends, Shift+Enter
+// and model picker (favourites first, then provider by provider; the open conversation's model, else the
+// default), and the Send button that becomes Stop while an answer streams. Enter sends, Shift+Enter
 // starts a new line; a message may be text, attachments, or both.
 
 import { api } from './client.js';
@@ -11,6 +12,15 @@ import { PLACEHOLDER } from './starters.js';
 
 const SEND = 'Send';
 const WAITING = 'Sending when the uploads finish';
+const MODELS_FRESH_MS = 5000; // the picker asks again when pointed at after this long (a local server started)
+
+function isOpen(select) {
+  try {
+    return select.matches(':open');
+  } catch {
+    return false; // a browser without :open
+  }
+}
 
 /**
  * `canSend()` says whether a message may go now; `onSend(content, attachments)` sends it (`content` is the
@@ -30,6 +40,15 @@ export function createComposer({ canSend, onSend, onStop }) {
     h('div', { class: 'composer-bar' }, attachments.button, attachments.input, references.button, picker,
       h('span', { class: 'spacer' }), sendButton, stopButton));
   let waiting = false; // Send was pressed while files were still uploading
+  let offered = []; // the models in the picker, as /api/models lists them
+  let wanted = null; // the model chosen for this conversation (by the user, or the one it last used); null: default
+  let loadedAt = 0;
+  picker.addEventListener('change', () => {
+    wanted = picker.value;
+  });
+  const freshen = () => Date.now() - loadedAt > MODELS_FRESH_MS && loadModels();
+  picker.addEventListener('pointerenter', freshen);
+  picker.addEventListener('focus', freshen);
 
   function updateSend() {
     sendButton.disabled = waiting || !(textarea.value.trim() || attachments.count());
@@ -92,16 +111,44 @@ export function createComposer({ canSend, onSend, onStop }) {
     onSend(content, files);
   }
 
+  // The wanted model when it is offered, else the default.
+  function choose() {
+    const fallback = (offered.find((m) => m.default) || offered[0])?.id || '';
+    picker.value = offered.some((m) => m.id === wanted) ? wanted : fallback;
+  }
+
+  // `<optgroup>`s: "Favourites" first, then one per provider, in the server's order (hidden models are left out
+  // by the server). A favourite's label says its provider, since the group no longer does.
+  function fill(models) {
+    const option = (m, withProvider) => h('option', { value: m.id, title: m.id },
+      withProvider && m.provider_name ? `${m.label} · ${m.provider_name}` : m.label);
+    const seen = new Set();
+    const favourites = models.filter((m) => m.favourite && !seen.has(m.id) && seen.add(m.id));
+    const groups = new Map();
+    for (const m of models) {
+      if (seen.has(m.id)) continue;
+      seen.add(m.id);
+      const key = m.provider || '';
+      if (!groups.has(key)) groups.set(key, { name: m.provider_name || m.provider || 'Models', models: [] });
+      groups.get(key).models.push(m);
+    }
+    offered = [...favourites, ...[...groups.values()].flatMap((g) => g.models)];
+    const lists = [...groups.values()].map((g) => h('optgroup', { label: g.name }, g.models.map((m) => option(m, false))));
+    if (favourites.length) lists.unshift(h('optgroup', { label: 'Favourites' }, favourites.map((m) => option(m, true))));
+    picker.replaceChildren(...lists);
+  }
+
   // The choice survives a reload of the list (after Settings change) while the model is still offered.
   async function loadModels() {
+    loadedAt = Date.now();
     try {
       const { models } = await api('/api/models');
-      const previous = picker.value;
-      picker.replaceChildren(...models.map((m) => h('option', { value: m.id, title: m.id }, m.label)));
-      const keep = models.find((m) => m.id === previous);
-      picker.value = keep ? previous : (models.find((m) => m.default) || models[0])?.id || '';
+      if (isOpen(picker)) return; // never change an open list under the pointer
+      fill(models);
+      choose();
       picker.hidden = !models.length;
     } catch (error) {
+      loadedAt = 0;
       toast(error.message);
     }
   }
@@ -114,6 +161,11 @@ export function createComposer({ canSend, onSend, onStop }) {
     attach: (files) => attachments.add(files),
     /** The model picked for the next message, or '' for the server's default. */
     model: () => picker.value,
+    /** Select the model a conversation last used (when it is offered); null selects the default. */
+    selectModel(id) {
+      wanted = id || null;
+      choose();
+    },
     setStreaming(on) {
       sendButton.hidden = on;
       stopButton.hidden = !on;

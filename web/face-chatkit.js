@@ -7,10 +7,12 @@
 // Export is ours too (export.js): ChatKit's header has two actions only, so a small button of ours sits beside
 // it while a conversation is open (ChatKit says which in `chatkit.thread.change`), with export.js's menu.
 // Import happens in Settings (import.js); when one ends, ChatKit is asked to fetch updates from the server.
+// The composer's models come from /api/models (favourites first, hidden ones left out); the default among them
+// is the open conversation's model (its `metadata.model`, read when ChatKit says the thread changed), else ours.
 
 /** @import { ChatKitOptions, ComposerOption, ModelOption, StartScreenPrompt } from '@openai/chatkit' */
 
-import { api, authFetch } from './client.js';
+import { api, authFetch, chatkit as chatkitRequest } from './client.js';
 import { toast } from './dom.js';
 import { exportButton } from './export.js';
 import { onImported } from './import.js';
@@ -54,14 +56,50 @@ function sameOrigin(input) {
   return new URL(url, location.href).origin === location.origin;
 }
 
-/** @returns {Promise<ModelOption[]>} */
+/**
+ * The server's models in its order (favourites first); a label two providers share says whose each one is.
+ * @returns {Promise<ModelOption[]>}
+ */
 async function composerModels() {
   try {
     const { models } = await api('/api/models');
-    return models.map(({ id, label, default: isDefault }) => ({ id, label, default: Boolean(isDefault) }));
+    /** @type {Map<string, number>} */
+    const uses = new Map();
+    for (const { label } of models) uses.set(label, (uses.get(label) || 0) + 1);
+    return models.map(({ id, label, provider_name: provider, default: isDefault }) => ({
+      id,
+      label: uses.get(label) > 1 && provider ? `${label} (${provider})` : label,
+      default: Boolean(isDefault),
+    }));
   } catch (error) {
     toast(error.message);
     return [];
+  }
+}
+
+/**
+ * `models` with `threadModel` as the default when it is among them (else as the server said).
+ * @param {ModelOption[]} models
+ * @param {string | null} threadModel
+ * @returns {ModelOption[]}
+ */
+function withDefault(models, threadModel) {
+  if (!threadModel || !models.some((m) => m.id === threadModel)) return models;
+  return models.map((m) => ({ ...m, default: m.id === threadModel }));
+}
+
+/**
+ * The model conversation `threadId` last used (`metadata.model`), or null (none yet, or it cannot be read).
+ * @param {string} threadId
+ * @returns {Promise<string | null>}
+ */
+async function modelOfThread(threadId) {
+  try {
+    const thread = await chatkitRequest('threads.get_by_id', { thread_id: threadId });
+    const model = thread?.metadata?.model;
+    return typeof model === 'string' && model ? model : null;
+  } catch {
+    return null; // the conversation still opens; the picker keeps the default
   }
 }
 
@@ -99,11 +137,15 @@ export async function mountChatKit(root, { openSettings }) {
   // Keys pressed inside ChatKit stay in its frame; this one works wherever else the focus is.
   onSearchKey(() => search.open());
 
+  /** @type {string | null} */
+  let openThreadId = null;
+  /** @type {string | null} */
+  let threadModel = null; // the open conversation's model
   /** @returns {ChatKitOptions} */
   const options = () => {
     /** @type {ComposerOption} */
     const composer = { placeholder: PLACEHOLDER };
-    if (models.length) composer.models = models;
+    if (models.length) composer.models = withDefault(models, threadModel);
     if (attachments) composer.attachments = attachments;
     return {
       api: {
@@ -116,6 +158,8 @@ export async function mountChatKit(root, { openSettings }) {
         // The token goes only to this app's own server, never to another origin.
         fetch: (input, init) => (sameOrigin(input) ? authFetch(input, init) : fetch(input, init)),
       },
+      // Options are re-applied (theme, models): they name the conversation that is open, so none jumps back.
+      initialThread: openThreadId,
       theme: { colorScheme: darkQuery.matches ? 'dark' : 'light' },
       history: { enabled: true, showDelete: true, showRename: true },
       // starters.js is plain JS, so tsc sees its icons as strings; tests/test_chatkit_types.py checks them.
@@ -137,14 +181,18 @@ export async function mountChatKit(root, { openSettings }) {
     const message = event.detail?.error?.message || String(event.detail?.error || '');
     toast(message || 'ChatKit ran into a problem.');
   });
-  /** @type {string | null} */
-  let openThreadId = null;
+  let asked = 0; // only the last thread change's answer counts
   const exporter = exportButton({ threadId: () => openThreadId, label: 'Export this conversation',
     className: 'icon-button chatkit-export' });
   exporter.hidden = true;
-  chatkit.addEventListener('chatkit.thread.change', (event) => {
+  chatkit.addEventListener('chatkit.thread.change', async (event) => {
     openThreadId = event.detail?.threadId || null;
     exporter.hidden = !openThreadId;
+    const mine = ++asked;
+    const model = openThreadId ? await modelOfThread(openThreadId) : null;
+    if (mine !== asked || model === threadModel) return;
+    threadModel = model;
+    chatkit.setOptions(options());
   });
   root.replaceChildren(chatkit, exporter);
   // ChatKit documents no call that reloads its history list; `fetchUpdates` ("sync with the server after the
