@@ -43,8 +43,10 @@ export function createComposer({ canSend, onSend, onStop }) {
   let offered = []; // the models in the picker, as /api/models lists them
   let wanted = null; // the model chosen for this conversation (by the user, or the one it last used); null: default
   let loadedAt = 0;
+  let following = null; // the conversation whose model is being asked for
   picker.addEventListener('change', () => {
     wanted = picker.value;
+    following = null; // the user's choice wins over an answer still on its way
   });
   const freshen = () => Date.now() - loadedAt > MODELS_FRESH_MS && loadModels();
   picker.addEventListener('pointerenter', freshen);
@@ -161,10 +163,22 @@ export function createComposer({ canSend, onSend, onStop }) {
     attach: (files) => attachments.add(files),
     /** The model picked for the next message, or '' for the server's default. */
     model: () => picker.value,
-    /** Select the model a conversation last used (when it is offered); null selects the default. */
-    selectModel(id) {
-      wanted = id || null;
-      choose();
+    /** Select the model conversation `threadId` last used (when it is offered); null selects the default. */
+    async followThread(threadId) {
+      following = threadId;
+      if (!threadId) {
+        wanted = null;
+        choose();
+        return;
+      }
+      try {
+        const { model } = await api(`/api/threads/${encodeURIComponent(threadId)}/model`);
+        if (following !== threadId) return; // another conversation was opened meanwhile
+        wanted = model || null;
+        choose();
+      } catch {
+        // the picker keeps what it shows; the conversation opens all the same
+      }
     },
     setStreaming(on) {
       sendButton.hidden = on;

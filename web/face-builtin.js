@@ -176,7 +176,7 @@ export function mountBuiltin(root, { reason, openSettings }) {
   function newChat() {
     if (stream) stop();
     conversation.thread = null;
-    composer.selectModel(null); // a new conversation starts on the default model
+    composer.followThread(null); // a new conversation starts on the default model
     resetMessages();
     view.showEmpty();
     showThreadHeader();
@@ -190,7 +190,7 @@ export function mountBuiltin(root, { reason, openSettings }) {
     if (conversation.thread?.id === id && !view.hasError()) return;
     if (stream) stop();
     conversation.thread = threadList.find(id) || { id };
-    composer.selectModel(conversation.thread.metadata?.model); // the model it last used, if the list says
+    composer.followThread(id); // the model it last used is selected
     resetMessages();
     showThreadHeader();
     threadList.render();
@@ -206,7 +206,6 @@ export function mountBuiltin(root, { reason, openSettings }) {
       if (conversation.thread?.id !== id) return; // the user moved on meanwhile
       resetMessages();
       threadList.upsert(thread);
-      composer.selectModel(thread.metadata?.model);
       for (const item of items) {
         if (item.type === 'user_message' || item.type === 'assistant_message') show(item);
       }

@@ -8,11 +8,11 @@
 // it while a conversation is open (ChatKit says which in `chatkit.thread.change`), with export.js's menu.
 // Import happens in Settings (import.js); when one ends, ChatKit is asked to fetch updates from the server.
 // The composer's models come from /api/models (favourites first, hidden ones left out); the default among them
-// is the open conversation's model (its `metadata.model`, read when ChatKit says the thread changed), else ours.
+// is the open conversation's model (asked for when ChatKit says the thread changed), else the server's.
 
 /** @import { ChatKitOptions, ComposerOption, ModelOption, StartScreenPrompt } from '@openai/chatkit' */
 
-import { api, authFetch, chatkit as chatkitRequest } from './client.js';
+import { api, authFetch } from './client.js';
 import { toast } from './dom.js';
 import { exportButton } from './export.js';
 import { onImported } from './import.js';
@@ -89,14 +89,14 @@ function withDefault(models, threadModel) {
 }
 
 /**
- * The model conversation `threadId` last used (`metadata.model`), or null (none yet, or it cannot be read).
+ * The model conversation `threadId` last used, or null (none yet, or it cannot be read). ChatKit's protocol
+ * leaves a thread's metadata out of its answers, so the server says it at its own address.
  * @param {string} threadId
  * @returns {Promise<string | null>}
  */
 async function modelOfThread(threadId) {
   try {
-    const thread = await chatkitRequest('threads.get_by_id', { thread_id: threadId });
-    const model = thread?.metadata?.model;
+    const { model } = await api(`/api/threads/${encodeURIComponent(threadId)}/model`);
     return typeof model === 'string' && model ? model : null;
   } catch {
     return null; // the conversation still opens; the picker keeps the default

@@ -61,7 +61,7 @@ export function createModelList({ onChanged = () => {}, onRefresh = () => {} } =
   }
 
   function countOf(g) {
-    if (!g.available) return 'unavailable';
+    if (!g.available) return { builtin: 'no key yet', local: 'not running' }[g.kind] || 'unavailable';
     const hidden = g.models.filter((m) => m.hidden).length;
     return [plural(g.models.length, 'model'), hidden ? `${hidden} hidden` : ''].filter(Boolean).join(' · ');
   }

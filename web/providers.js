@@ -13,12 +13,9 @@ const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** DELETE answers 204 with no body, which `api` cannot parse. */
 async function remove(path) {
-  let response;
-  try {
-    response = await authFetch(path, { method: 'DELETE' });
-  } catch {
+  const response = await authFetch(path, { method: 'DELETE' }).catch(() => {
     throw new Error('ChatKit Desktop is not answering — is the app still running?');
-  }
+  });
   if (response.ok) return;
   const body = await response.json().catch(() => null);
   throw new Error(body?.error || `The app answered with an error (HTTP ${response.status}).`);
@@ -45,7 +42,7 @@ function setResult(el, message, ok) {
 
 /**
  * `onChanged(view?)` runs after anything here changed the server's providers or model lists (with the new
- * settings view when there is one), so the pickers read them again. Returns `{elements, refresh(view),
+ * settings view when there is one), so the pickers read them again. Returns `{element, models, refresh(view),
  * pending(), saveEdits(), openKey(id)}`.
  */
 export function createProviders({ onChanged = () => {} } = {}) {
@@ -62,7 +59,6 @@ export function createProviders({ onChanged = () => {} } = {}) {
   const addForm = createAddForm();
   const providersSection = h('section', { class: 'section providers', 'aria-labelledby': 'providers-title' },
     h('h3', { id: 'providers-title' }, 'Providers'), listError, list, addForm.element);
-
 
   // ---- a provider's row ----
 
@@ -225,16 +221,19 @@ export function createProviders({ onChanged = () => {} } = {}) {
   async function check(row) {
     const { p } = row;
     const typed = row.fields.key && !row.fields.key.input.disabled ? row.fields.key.input.value.trim() : '';
+    const byItself = Boolean(typed) && p.kind === 'builtin';
+    const unsaved = Object.keys(row.fields.changes()).some((name) => !(byItself && name === 'api_key'));
     row.check.disabled = true;
     row.check.textContent = 'Checking…';
     setResult(row.result, '');
     try {
       // A key typed but not saved yet is tried by itself, as the built-ins always allowed.
-      const result = typed && p.kind === 'builtin'
+      const result = byItself
         ? await api('/api/keys/check', { method: 'POST', body: { provider: p.id, key: typed } })
         : await api(`/api/providers/${encodeURIComponent(p.id)}/check`, { method: 'POST' });
-      setResult(row.result, result.message, Boolean(result.ok));
-      if (!typed) loadProviders(); // the status line follows what the check found
+      const note = unsaved ? ' (This checked what is saved; Save to check your changes.)' : '';
+      setResult(row.result, result.message + note, Boolean(result.ok));
+      if (!byItself) loadProviders(); // the status line follows what the check found
     } catch (error) {
       setResult(row.result, error.message, false);
     } finally {
