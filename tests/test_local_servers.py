@@ -14,7 +14,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from tests.fake_local import FakeLMStudio, FakeLocalServer, FakeOllama
+from tests.fake_local import FakeGateway, FakeLMStudio, FakeLocalServer, FakeOllama
 from tests.fake_provider import FakeProvider
 from tests.harness import RunningApp, answer_text, events_of, start_app, thread_id_of
 from tests.recording_proxy import RecordingProxy
@@ -269,5 +269,78 @@ def test_the_system_proxy_carries_remote_providers_and_never_local_ones(tmp_path
             assert proxy.hosts_seen() <= {"gateway.test", "secure.test"}, (
                 f"127.0.0.1 and localhost never go through the proxy: {proxy.requests}"
             )
+        finally:
+            app.stop()
+
+
+NO_SYSTEM_PROXY: dict[str, Any] = {
+    name: None for base in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ALL_PROXY") for name in (base, base.lower())
+}
+
+
+def add_far(app: RunningApp, name: str, base_url: str) -> str:
+    with app.client() as client:
+        response = client.post("/api/providers", json={"name": name, "base_url": base_url, "api_key": PROXY_KEY})
+    assert response.status_code == 201, response.text
+    provider_id: str = response.json()["id"]
+    return provider_id
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        pytest.param(
+            "NO_PROXY",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="backend/proxy.py keep_local_direct() writes a lowercase no_proxy holding only this computer's "
+                "names when the system sets NO_PROXY alone, and urllib/httpx read the lowercase one first",
+            ),
+        ),
+        "no_proxy",
+    ],
+)
+def test_no_proxy_keeps_the_hosts_it_lists_direct(tmp_path: Path, spelling: str) -> None:
+    with (
+        FakeGateway() as gateway,
+        FakeProvider() as remote_server,
+        RecordingProxy({"gateway.test": "127.0.0.1"}) as proxy,
+    ):
+        env = NO_SYSTEM_PROXY | {"HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url, spelling: gateway.address}
+        app = start_app(tmp_path, **env)
+        try:
+            listed = add_far(app, "Listed", f"{gateway.url}/v1")
+            far = add_far(app, "Far", f"http://gateway.test:{remote_server.port}/v1")
+            events = app.send("Direct, as NO_PROXY says", model=f"{listed}/gpt-4o-mini")
+            assert answer_text(events).startswith("You said: [Gateway gpt-4o-mini] Direct")
+            assert gateway.last_stream().api_key == PROXY_KEY
+            assert answer_text(app.send("Proxied", model=f"{far}/fake-local-1")).startswith("You said: Proxied.")
+            assert proxy.hosts_seen() == {"gateway.test"}, proxy.requests
+        finally:
+            app.stop()
+
+
+def test_the_proxy_set_in_settings_is_used_when_the_system_sets_none(tmp_path: Path) -> None:
+    with (
+        FakeProvider() as remote_server,
+        FakeOllama() as ollama,
+        RecordingProxy({"gateway.test": "127.0.0.1"}) as proxy,
+    ):
+        app = start_app(tmp_path, OLLAMA_HOST=ollama.host, **NO_SYSTEM_PROXY)
+        try:
+            far = add_far(app, "Far", f"http://gateway.test:{remote_server.port}/v1")
+            app.settings(proxy=proxy.url)
+            assert answer_text(app.send("Via Settings", model=f"{far}/fake-local-1")).startswith("You said: Via")
+            assert ("POST", f"http://gateway.test:{remote_server.port}/v1/chat/completions") in [
+                (r.method, r.target) for r in proxy.requests
+            ]
+            assert answer_text(app.send("Local", model="ollama/llama3.2:latest")).startswith("You said: [Ollama")
+            assert proxy.hosts_seen() == {"gateway.test"}, "this computer is never proxied"
+
+            app.settings(proxy="")
+            proxy.clear()
+            events = app.send("No proxy now", model=f"{far}/fake-local-1")
+            assert events_of(events, "error"), "gateway.test is reachable only through the proxy"
+            assert proxy.requests == [], "a proxy taken out of Settings is no longer used"
         finally:
             app.stop()

@@ -17,7 +17,7 @@ import pytest
 
 from tests.fake_local import FakeGateway, FakeOllama
 from tests.fake_provider import FakeProvider
-from tests.harness import RunningApp, answer_text, events_of, read_thread_file, start_app, thread_id_of
+from tests.harness import RunningApp, answer_text, read_thread_file, start_app, thread_id_of
 
 CUSTOM_KEY = "sk-custom-gateway-0123456789-SECRET"
 OTHER_KEY = "sk-env-openai-9876543210-OTHER"
@@ -77,13 +77,6 @@ def model_ids(app: RunningApp, refresh: bool = False) -> list[str]:
         response = client.get("/api/models", params={"refresh": "1"} if refresh else None)
     assert response.status_code == 200, response.text
     return [m["id"] for m in response.json()["models"]]
-
-
-def error_sentence(events: list[dict[str, Any]]) -> str:
-    errors = events_of(events, "error")
-    assert len(errors) == 1, [e["type"] for e in events]
-    sentence: str = errors[0]["message"]
-    return sentence
 
 
 def all_values(headers: dict[str, str]) -> str:
@@ -194,6 +187,10 @@ def test_a_custom_providers_key_is_never_in_an_answer_settings_json_or_stderr(
     shown = provider(app, custom["id"])["key"]
     assert shown["set"] is True and shown["masked"] == "••••" + CUSTOM_KEY[-4:]
     assert CUSTOM_KEY not in (app.data_dir / "settings.json").read_text("utf-8")
+    holding = [
+        path.name for path in app.data_dir.rglob("*") if path.is_file() and CUSTOM_KEY.encode() in path.read_bytes()
+    ]
+    assert holding == ["secrets.json"], "without a keyring, the key is in the private key file and nowhere else"
     assert CUSTOM_KEY not in app.stderr
 
 
@@ -430,3 +427,25 @@ def test_the_environment_still_chooses_the_model_and_its_base_url(
         assert answer_text(local.send("Local from the environment")).startswith("You said: [Ollama llama3.2:latest]")
     finally:
         local.stop()
+
+
+def test_a_custom_providers_key_goes_to_the_keyring_and_is_forgotten_with_it(
+    tmp_path: Path, keyed: FakeProvider
+) -> None:
+    vault = tmp_path / "keyring"
+    vault.mkdir()
+    app = start_app(
+        tmp_path / "data", PYTHON_KEYRING_BACKEND="tests.keyring_backend.FolderKeyring", TEST_KEYRING_DIR=str(vault)
+    )
+    try:
+        added = add_provider(app, "Vaulted", keyed.openai_base, CUSTOM_KEY)
+        assert added["key"]["source"] == "keyring"
+        assert (vault / f"ChatKit Desktop--{added['id']}").read_text("utf-8") == CUSTOM_KEY
+        assert not (tmp_path / "data" / "secrets.json").exists(), "no copy on disk beside the keyring"
+        app.send("Key from the keyring", model=f"{added['id']}/fake-local-1")
+        assert keyed.last_stream().api_key == CUSTOM_KEY
+        with app.client() as client:
+            assert client.delete(f"/api/providers/{added['id']}").status_code == 204
+        assert not (vault / f"ChatKit Desktop--{added['id']}").exists(), "removing a provider forgets its key"
+    finally:
+        app.stop()
