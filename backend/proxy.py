@@ -15,10 +15,13 @@ _SYSTEM = {name: os.environ.get(name) or os.environ.get(name.lower()) for name i
 
 
 def keep_local_direct() -> None:
-    """Add this computer's names to `NO_PROXY` (both spellings), keeping what the system lists there."""
+    """Add this computer's names to `NO_PROXY`, keeping what the system lists there in either spelling, and write
+    the one list under both (HTTP clients read one spelling or the other, whichever they look at first)."""
+    listed: list[str] = []
     for name in ("NO_PROXY", "no_proxy"):
-        listed = [entry.strip() for entry in os.environ.get(name, "").split(",") if entry.strip()]
-        os.environ[name] = ",".join([*listed, *(host for host in LOCAL if host not in listed)])
+        listed += [entry.strip() for entry in os.environ.get(name, "").split(",") if entry.strip()]
+    merged = ",".join(dict.fromkeys([*listed, *LOCAL]))
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = merged
 
 
 def system_proxy() -> str | None:
