@@ -119,7 +119,9 @@ def test_a_provider_address_or_proxy_that_is_not_http_is_refused() -> None:
             Settings.model_validate(bad)
 
 
-def test_this_computer_is_added_to_no_proxy_under_both_spellings_keeping_what_the_system_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_this_computer_is_added_to_no_proxy_under_both_spellings_keeping_what_the_system_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("NO_PROXY", "intranet.example, .corp")
     monkeypatch.delenv("no_proxy", raising=False)
     proxy.keep_local_direct()
