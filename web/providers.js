@@ -62,9 +62,8 @@ export function createProviders({ onChanged = () => {} } = {}) {
 
   // ---- a provider's row ----
 
-  function envName(p) {
-    return view?.providers?.find((known) => known.id === p.id)?.env_key || `${p.id.toUpperCase()}_API_KEY`;
-  }
+  const facts = (p) => view?.providers?.find((known) => known.id === p.id) || {};
+  const envName = (p) => facts(p).env_key || `${p.id.toUpperCase()}_API_KEY`;
 
   function statusParts(p) {
     const st = p.status || {};
@@ -75,7 +74,9 @@ export function createProviders({ onChanged = () => {} } = {}) {
       const where = p.key.source === 'env' ? `Key from ${envName(p)} ` : 'Key saved ';
       parts.push([where, h('span', { class: 'masked' }, p.key.masked || '')]);
     } else {
-      parts.push('No key');
+      const url = p.kind === 'builtin' && facts(p).key_url;
+      parts.push(url ? ['No key — ', h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, 'get one')]
+        : 'No key');
     }
     if (st.models !== null && st.models !== undefined && st.reachable !== false) parts.push(plural(st.models, 'model'));
     return parts.flatMap((part, i) => (i ? [' · ', part] : [part])).flat();
