@@ -24,7 +24,7 @@ from tests.browser import (
     send,
     wait_idle,
 )
-from tests.fake_provider import FakeProvider
+from tests.fake_provider import THOUGHT, FakeProvider
 from tests.harness import RunningApp, read_thread_file
 
 
@@ -170,3 +170,24 @@ def test_model_picker_and_keyboard(page: Page, app: RunningApp, fake: FakeProvid
     assert [r.model for r in answered] == ["fake-local-2"]
     items = read_thread_file(app.data_dir, active_thread_id(page))["items"]
     assert items[0]["inference_options"]["model"] == "openai/fake-local-2"
+
+
+def test_a_models_reasoning_is_folded_above_its_answer_and_opens_to_read(page: Page, app: RunningApp) -> None:
+    open_builtin(page, app)
+    send(page, "Why is the sea salty? [[think]]")
+    expect(last_answer(page)).to_contain_text("You said: Why is the sea salty?", timeout=ANSWER_TIMEOUT)
+    wait_idle(page)
+    thought = page.locator(".msg-reasoning").last
+    expect(thought.locator("summary")).to_have_text("Thought")
+    expect(thought.locator(".reasoning-text")).to_be_hidden()
+    order = page.locator(".messages-inner > .msg").evaluate_all("els => els.map((e) => e.className)")
+    assert [c.split()[1] for c in order[-3:]] == ["msg-user", "msg-reasoning", "msg-assistant"]
+    thought.locator("summary").click()
+    expect(thought.locator(".reasoning-text")).to_have_text("".join(THOUGHT))
+
+    thread_id = active_thread_id(page)
+    page.reload()
+    open_builtin(page, app)
+    page.locator(f'.thread[data-id="{thread_id}"] .thread-open').click()
+    expect(page.locator(".msg-reasoning summary")).to_have_text("Thought")
+    screenshot(page, "builtin-reasoning")

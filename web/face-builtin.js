@@ -23,6 +23,8 @@ const REASONS = {
   unavailable: 'Built-in view — ChatKit could not be loaded (offline or blocked).',
 };
 const NARROW = matchMedia('(max-width: 760px)');
+// What a saved conversation shows: questions, answers and the model's reasoning (a `workflow` of thoughts).
+const SHOWN = new Set(['user_message', 'assistant_message', 'workflow']);
 const IMPORT_HINT = 'Drop an export to import it';
 const ZIP_TYPES = ['application/zip', 'application/x-zip-compressed'];
 
@@ -207,7 +209,7 @@ export function mountBuiltin(root, { reason, openSettings }) {
       resetMessages();
       threadList.upsert(thread);
       for (const item of items) {
-        if (item.type === 'user_message' || item.type === 'assistant_message') show(item);
+        if (SHOWN.has(item.type) && (item.type !== 'workflow' || item.workflow?.type === 'reasoning')) show(item);
       }
       if (!conversation.entries.length) view.showEmpty();
       updateActions();
@@ -266,7 +268,7 @@ export function mountBuiltin(root, { reason, openSettings }) {
   function redraw(changes) {
     for (const change of changes) {
       if (change.type === 'thread') threadList.upsert(change.thread, { top: change.top });
-      else if (change.type === 'added') view.add(change.entry);
+      else if (change.type === 'added') view.add(change.entry, change.before);
       else if (change.type === 'changed') view.update(change.entry);
       else if (change.type === 'removed') view.remove(change.entry);
       else if (change.type === 'notice') toast(change.message, { kind: change.kind });
