@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..dependencies import KeysDep, ListsDep, LocalDep, SettingsDep
 from ..errors import error_response
 from ..keys import SecretStore
-from ..local_servers import LocalServers
+from ..local_servers import LocalServers, root_of
 from ..model_lists import OWN_API, Listed, ListError, ModelLists, fetch
 from ..providers import KEYED, LOCAL, PROVIDERS, is_local_url, slug_for
 from ..routing import MissingKeyError
@@ -205,7 +205,8 @@ def _local_view(provider: str, settings: Settings, local: LocalServers) -> dict[
         "name": PROVIDERS[provider].label,
         "kind": "local",
         "base_url": settings.provider_urls.get(provider),
-        "default_base_url": PROVIDERS[provider].default_root,
+        # Where it answers unless an address is set here: its usual one, or Ollama's own OLLAMA_HOST.
+        "default_base_url": root_of(provider, settings.model_copy(update={"provider_urls": {}})),
         "needs_key": False,
         "key": None,
         "status": {
