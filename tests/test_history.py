@@ -30,6 +30,7 @@ from backend.attachments import AttachmentFiles
 from backend.chatkit_server import ChatServer
 from backend.config import AppConfig
 from backend.keys import SecretStore
+from backend.local_servers import LocalServers
 from backend.settings import SettingsFile
 from backend.store import JsonFileStore
 
@@ -102,7 +103,8 @@ REQUESTS: list[dict[str, Any]] = [
 @pytest.mark.parametrize("request_body", REQUESTS, ids=lambda r: f"{r['type']}-{json.dumps(r['params'])}")
 def test_history_answers_are_chatkits_answers_byte_for_byte(tmp_path: Path, request_body: dict[str, Any]) -> None:
     store = filled_store(tmp_path)
-    server = ChatServer(store, SettingsFile(tmp_path / "settings.json"), SecretStore(tmp_path), _no_model_layer)
+    settings, keys = SettingsFile(tmp_path / "settings.json"), SecretStore(tmp_path)
+    server = ChatServer(store, settings, keys, _no_model_layer, LocalServers())
     raw = json.dumps(request_body).encode()
     parsed = TypeAdapter(ChatKitReq).validate_json(raw)
     assert isinstance(parsed, history.READS)
