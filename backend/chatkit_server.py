@@ -44,7 +44,7 @@ from .filetypes import is_image
 from .ids import InvalidIdError, check_id
 from .keys import SecretStore
 from .local_servers import LocalServers
-from .providers import LOCAL, PROVIDERS, is_local_url, model_label
+from .providers import LOCAL, PROVIDERS, model_label
 from .references import MISSING, WINDOW_SHARE, reference_text
 from .routing import MissingKeyError, Route, route
 from .settings import SettingsFile
@@ -186,9 +186,10 @@ class ChatServer(ChatKitServer[Any]):
         info = PROVIDERS.get(target.provider)
         reader = Reader(
             images=llm.accepts_images(target),
-            # A server on this computer, or a custom OpenAI-compatible endpoint (vLLM, a gateway), cannot be
-            # counted on to read a PDF document: it gets the text.
-            pdf_documents=info is not None and info.reads_pdf and not is_local_url(target.api_base),
+            # An OpenAI-compatible server (a local one, a custom endpoint, OpenAI's models at another address)
+            # cannot be counted on to read a PDF document: it gets the text. Gemini and Anthropic behind a proxy
+            # still speak their own API.
+            pdf_documents=info is not None and info.reads_pdf and not (target.provider == "openai" and target.api_base),
             image_tokens=llm.image_tokens,
         )
         if not reader.images and input_user_message and _has_images(input_user_message):
