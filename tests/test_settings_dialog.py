@@ -164,3 +164,52 @@ def test_settings_usable_at_400_px(browser: Browser, app: RunningApp) -> None:
         screenshot(page, "settings-400")
     finally:
         ctx.close()
+
+
+def test_a_providers_reasoning_effort_is_chosen_in_its_editor_and_reaches_its_requests(
+    page: Page, keyless_app: RunningApp, fake: FakeProvider
+) -> None:
+    open_builtin(page, keyless_app)
+    dialog = open_settings(page)
+    row = dialog.locator('.provider[data-provider="openai"]')
+    row.get_by_role("button", name="Edit OpenAI").click()
+    expect(row.get_by_label("Reasoning effort")).to_have_value("")
+    row.get_by_label("Reasoning effort").select_option("high")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator(".saved-note")).to_have_text("Saved.")
+    page.keyboard.press("Escape")
+    fake.clear()
+    send(page, "Think it through.")
+    expect(page.locator(".msg-assistant").last).to_contain_text("You said: Think it through.", timeout=ANSWER_TIMEOUT)
+    assert fake.last_stream().body["reasoning_effort"] == "high"
+
+    dialog = open_settings(page)
+    row = dialog.locator('.provider[data-provider="openai"]')
+    row.get_by_role("button", name="Edit OpenAI").click()
+    expect(row.get_by_label("Reasoning effort")).to_have_value("high")
+    row.get_by_label("Reasoning effort").select_option("")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator(".saved-note")).to_have_text("Saved.")
+    assert "openai" not in keyless_app.settings()["settings"]["reasoning_effort"]
+
+
+def test_a_proxy_is_set_in_advanced_settings_and_a_bad_one_is_refused_with_a_sentence(
+    page: Page, keyless_app: RunningApp
+) -> None:
+    open_builtin(page, keyless_app)
+    dialog = open_settings(page)
+    dialog.locator("summary", has_text="Advanced").click()
+    proxy = dialog.get_by_label("Proxy for providers")
+    proxy.fill("ftp://proxy.example:21")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_contain_text("must start with http:// or https://")
+    proxy.fill("http://proxy.example:8080")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator(".saved-note")).to_have_text("Saved.")
+    assert keyless_app.settings()["settings"]["proxy"] == "http://proxy.example:8080"
+    dialog.locator("summary", has_text="Advanced").click()  # the dialog is drawn again after a save
+    expect(proxy).to_have_value("http://proxy.example:8080")
+    proxy.fill("")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator(".saved-note")).to_have_text("Saved.")
+    assert keyless_app.settings()["settings"]["proxy"] is None

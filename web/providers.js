@@ -22,6 +22,8 @@ async function remove(path) {
 }
 
 /** A labelled input with a hint and a line for the server's sentence; `control` is what holds the input. */
+const EFFORTS = { '': 'The model’s own', low: 'Low', medium: 'Medium', high: 'High' };
+
 function field(id, label, input, hint, control = input) {
   const error = h('p', { class: 'field-error', id: `${id}-error`, role: 'alert' });
   input.id = id;
@@ -160,11 +162,16 @@ export function createProviders({ onChanged = () => {} } = {}) {
     }[p.kind];
     f.base = field(`prov-${id}-base`, baseLabel, textInput({ inputmode: 'url' }), baseHint);
     parts.push(f.base.element);
+    f.effort = field(`prov-${id}-effort`, 'Reasoning effort', h('select', {}, Object.entries(EFFORTS).map(
+      ([value, label]) => h('option', { value }, label))), 'For models that think (GPT-5, o-series, Gemini 2.5, ' +
+      'Claude): how long they think before answering. Their thoughts show folded above the answer.');
+    parts.push(f.effort.element);
     // A value left as it was saved follows the new saved value; one the user changed is kept.
     f.sync = (prev) => {
       const q = row.p;
       if (f.name && prev && f.name.input.value === prev.name) f.name.input.value = q.name;
       if (prev && f.base.input.value === (prev.base_url || '')) f.base.input.value = q.base_url || '';
+      if (prev && f.effort.input.value === (prev.reasoning_effort || '')) f.effort.input.value = q.reasoning_effort || '';
       if (f.key) {
         const fromEnv = q.key?.source === 'env';
         f.key.input.placeholder = fromEnv ? 'Set by the environment' : q.key?.set ? 'Paste a new key to replace it'
@@ -177,7 +184,8 @@ export function createProviders({ onChanged = () => {} } = {}) {
       if (f.name) f.name.input.value = row.p.name;
       if (f.key) f.key.input.value = '';
       f.base.input.value = row.p.base_url || '';
-      for (const one of [f.name, f.key, f.base]) if (one) one.error.textContent = '';
+      f.effort.input.value = row.p.reasoning_effort || '';
+      for (const one of [f.name, f.key, f.base, f.effort]) if (one) one.error.textContent = '';
     };
     f.changes = () => {
       const q = row.p;
@@ -186,6 +194,7 @@ export function createProviders({ onChanged = () => {} } = {}) {
       if (f.key && !f.key.input.disabled && f.key.input.value.trim()) out.api_key = f.key.input.value.trim();
       const base = f.base.input.value.trim();
       if (base !== (q.base_url || '')) out.base_url = base || null;
+      if (f.effort.input.value !== (q.reasoning_effort || '')) out.reasoning_effort = f.effort.input.value || null;
       return out;
     };
     row.fields = f;

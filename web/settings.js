@@ -89,6 +89,8 @@ export function createSettings({ onSaved = () => {} } = {}) {
         value: s.context_window ?? '' }),
       request_timeout: h('input', { type: 'number', id: 'set-timeout', min: 1, max: 3600, step: 1,
         value: s.request_timeout }),
+      proxy: h('input', { type: 'text', id: 'set-proxy', inputmode: 'url', autocomplete: 'off', spellcheck: 'false',
+        placeholder: 'http://proxy.example:8080', value: s.proxy ?? '' }),
     };
     fields.system_prompt.value = s.system_prompt;
     const modeRadio = (value, title, detail) =>
@@ -126,7 +128,10 @@ export function createSettings({ onSaved = () => {} } = {}) {
         h('div', { class: 'field' }, h('label', { for: 'set-window' }, 'Context window (tokens)'), fields.context_window,
           h('p', { class: 'hint' }, 'Only for local models the app does not know; leave empty otherwise.')),
         h('div', { class: 'field' }, h('label', { for: 'set-timeout' }, 'Request timeout (seconds)'),
-          fields.request_timeout)),
+          fields.request_timeout),
+        h('div', { class: 'field' }, h('label', { for: 'set-proxy' }, 'Proxy for providers'), fields.proxy,
+          h('p', { class: 'hint' }, 'Only when your system sets none (HTTPS_PROXY); this computer is always ' +
+            'reached directly.'))),
       data.element,
     );
     storageLine.textContent = STORAGE[view.key_storage] || '';
@@ -147,6 +152,7 @@ export function createSettings({ onSaved = () => {} } = {}) {
     if (newWindow !== (s.context_window ?? null)) out.context_window = newWindow;
     const timeout = text('request_timeout');
     if (timeout !== '' && Number(timeout) !== s.request_timeout) out.request_timeout = Number(timeout);
+    if (text('proxy') !== (s.proxy ?? '')) out.proxy = text('proxy') || null;
     return out;
   }
 
