@@ -261,6 +261,5 @@ def _date_line(created_at: Any) -> str:
         when = datetime.fromisoformat(str(created_at))
     except ValueError:
         return "Date unknown"
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    # Without a zone it is this computer's local time, as ChatKit stamps threads (`astimezone` reads it so).
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

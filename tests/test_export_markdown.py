@@ -3,6 +3,7 @@ thread-file data and real files."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,14 @@ def test_a_backup_holds_threads_attachments_and_settings_but_never_keys_or_the_i
         "attachments/atc_1/meta.json",
         "settings.json",
     ]
+
+
+def test_a_date_without_a_zone_is_this_computers_local_time_shown_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        stamped = {**THREAD, "created_at": "2026-03-14T10:26:53.123456"}  # as ChatKit stamps it, in Paris
+        assert render_markdown(stamped, [], []).split("\n")[2] == "2026-03-14 09:26 UTC"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -20,6 +20,8 @@ from tests.harness import RunningApp, read_thread_file, start_app
 from tests.import_helpers import import_file, texts, threads_by_title
 
 SAMPLE_MESSAGES = sum(fx.SAMPLE_MESSAGE_COUNTS.values())
+# The Markdown export of imported conversations, as it must stay (written once from a reviewed run).
+GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +130,22 @@ def test_the_model_of_each_answer_is_kept_and_shown_in_the_markdown_export(
     with app.client() as client:
         markdown = client.get(f"/api/threads/{thread_id}/markdown").json()["markdown"]
     assert "## Assistant (gpt-4o)" in markdown and "## Assistant (o1)" in markdown
+
+
+@pytest.mark.parametrize(
+    ("title", "golden"),
+    [
+        (fx.EDITED_TITLE, "chatgpt-edited.md"),
+        (fx.TOOL_TITLE, "chatgpt-tool.md"),
+        (fx.UNICODE_TITLE, "chatgpt-unicode.md"),
+    ],
+)
+def test_an_imported_conversation_exports_as_the_same_markdown_every_time(
+    app: RunningApp, listed: dict[str, dict[str, Any]], title: str, golden: str
+) -> None:
+    with app.client() as client:
+        markdown = client.get(f"/api/threads/{listed[title]['id']}/markdown").json()["markdown"]
+    assert markdown == (GOLDEN / golden).read_text(encoding="utf-8")
 
 
 def test_pictures_and_documents_in_the_export_become_attachments_with_their_bytes(
