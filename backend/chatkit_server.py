@@ -172,7 +172,7 @@ class ChatServer(ChatKitServer[Any]):
             raise CustomStreamError(str(error), allow_retry=True) from None
         stated_window = None
         if target.provider in LOCAL:
-            found = (await self.local.look(settings, fresh_s=2.0))[target.provider]
+            found = await self.local.look_at(target.provider, settings, fresh_s=2.0)
             if not found.running:
                 _title_from_first_words(thread, input_user_message)
                 raise CustomStreamError(found.not_running(), allow_retry=True)

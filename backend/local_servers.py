@@ -83,6 +83,10 @@ class LocalServers:
         looks = [self._look_one(provider, root_of(provider, settings), fresh_s) for provider in LOCAL]
         return {found.provider: found for found in await asyncio.gather(*looks)}
 
+    async def look_at(self, provider: str, settings: Settings, *, fresh_s: float = FRESH_S) -> Found:
+        """One local server as seen within `fresh_s` seconds."""
+        return await self._look_one(provider, root_of(provider, settings), fresh_s)
+
     async def _look_one(self, provider: str, root: str, fresh_s: float) -> Found:
         known = self._found.get(provider)
         if known and known.root == root and time.monotonic() - known.seen_at < fresh_s:

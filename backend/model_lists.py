@@ -138,7 +138,8 @@ class ModelLists:
             # An earlier good list stays in use (offline for a while); the failure is remembered for the status.
             listed = Listed(known.models if known else (), time.time(), str(error))
         self._load()[provider] = listed
-        await asyncio.to_thread(self._save)
+        # The snapshot is taken here, on the event loop, where the lists change; the thread only writes it.
+        await asyncio.to_thread(self._write, self._snapshot())
         return listed
 
     def _load(self) -> dict[str, Listed]:
@@ -153,18 +154,21 @@ class ModelLists:
                 self._lists = {}
         return self._lists
 
-    def _save(self) -> None:
-        lists = dict(self._load())
+    def _snapshot(self) -> str:
+        lists = self._load()
         data = {p: {"models": list(v.models), "fetched_at": v.fetched_at, "error": v.error} for p, v in lists.items()}
+        return json.dumps(data, indent=1)
+
+    def _write(self, snapshot: str) -> None:
         try:
-            atomic_write_text(self.file, json.dumps(data, indent=1))
+            atomic_write_text(self.file, snapshot)
         except OSError as error:
             log.warning("could not keep the model lists (%s)", error.strerror)
 
     def put(self, provider: str, listed: Listed) -> None:
         """Keep a list fetched elsewhere (a check)."""
         self._load()[provider] = listed
-        self._save()
+        self._write(self._snapshot())
 
     def forget(self, provider: str) -> None:
         """Drop a provider's list (its address or key changed, or it was removed)."""

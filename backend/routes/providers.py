@@ -139,7 +139,7 @@ async def check_provider(
     effective = settings.effective()
     info = PROVIDERS.get(provider)
     if info is not None and info.kind == "local":
-        found = (await local.look(effective, fresh_s=0))[provider]
+        found = await local.look_at(provider, effective, fresh_s=0)
         if not found.running:
             return {"ok": False, "message": found.not_running(), "models": None}
         return {
