@@ -180,8 +180,6 @@ class ChatServer(ChatKitServer[Any]):
                 stated_window = await self.local.context_window(
                     target.provider, target.model.split("/", 1)[1], settings
                 )
-        # The conversation remembers its model: opening it again selects it in the picker.
-        thread.metadata = {**thread.metadata, "model": chosen or settings.default_model}
         llm = await self.model_layer()
         info = PROVIDERS.get(target.provider)
         reader = Reader(
@@ -245,6 +243,9 @@ class ChatServer(ChatKitServer[Any]):
         finally:
             result.cancel()
 
+        # The conversation remembers the model that answered it: opening it again selects it in the picker. Set
+        # after the answer, so that the thread is saved once, after the stream, not between its first events.
+        thread.metadata = {**thread.metadata, "model": chosen or settings.default_model}
         if not thread.title:
             first = await asyncio.to_thread(self.store.first_user_text, thread.id)
             thread.title = await llm.make_title(target, first, settings.request_timeout) if first else None
