@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from http.server import ThreadingHTTPServer
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from tests.fake_provider import FakeProvider, RecordedRequest, _Server
+from tests.fake_provider import FakeProvider, RecordedRequest, TrackedServer
 from tests.fake_provider.openai_wire import OPENAI_CHAT_PATHS, OpenAIWire, read_openai
 from tests.fake_provider.wire import Disconnected
 
@@ -35,14 +34,12 @@ LM_STUDIO_MODELS: dict[str, int | None] = {"qwen2.5-7b-instruct": 32768, "llama-
 """What a fresh `FakeLMStudio` serves: model id → its `max_context_length`."""
 
 
-class _LocalHTTPServer(_Server):
-    """`FakeProvider`'s server (connections tracked so `stop()` can cut them) on a chosen port and handler."""
+class _LocalHTTPServer(TrackedServer):
+    """A server like `FakeProvider`'s (connections tracked so `stop()` can cut them) on a chosen port and handler."""
 
     def __init__(self, owner: FakeLocalServer, port: int) -> None:
         self.provider = owner
-        self.connections = set()
-        self.connections_lock = threading.Lock()
-        ThreadingHTTPServer.__init__(self, (owner.address, port), owner.handler)
+        super().__init__((owner.address, port), owner.handler)
 
 
 class _LocalHandler(OpenAIWire):

@@ -17,10 +17,12 @@ import select
 import socket
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import urlsplit
+
+from tests.fake_provider import TrackedServer
 
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "upgrade"}
 
@@ -42,32 +44,10 @@ class ProxiedRequest:
         return urlsplit(self.target).hostname or ""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _Server(TrackedServer):
     def __init__(self, proxy: RecordingProxy) -> None:
         self.proxy = proxy
-        self.connections: set[socket.socket] = set()
-        self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def cut_all(self) -> None:
-        with self.lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -221,7 +201,7 @@ class RecordingProxy:
             return
         self._stopping.set()
         server.shutdown()
-        server.cut_all()
+        server.cut_all_connections()
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=2)

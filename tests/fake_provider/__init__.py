@@ -22,7 +22,7 @@ import contextlib
 import socket
 import threading
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -70,18 +70,18 @@ class RecordedRequest:
         ]
 
 
-class _Server(ThreadingHTTPServer):
-    """The HTTP server, knowing its provider and its open connections so `stop()` can cut them."""
+class TrackedServer(ThreadingHTTPServer):
+    """A threading HTTP server that knows its open connections, so that stopping it can cut them: handlers blocked
+    reading a kept-alive socket, or in a hang, return."""
 
     daemon_threads = True
     # Otherwise server_close() joins every handler thread, including ones blocked in a hang.
     block_on_close = False
 
-    def __init__(self, provider: FakeProvider) -> None:
-        self.provider = provider
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.connections_lock:
@@ -100,6 +100,14 @@ class _Server(ThreadingHTTPServer):
         for connection in connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Server(TrackedServer):
+    """The fake provider's HTTP server, knowing its provider."""
+
+    def __init__(self, provider: FakeProvider, address: tuple[str, int] = ("127.0.0.1", 0)) -> None:
+        self.provider = provider
+        super().__init__(address, _Handler)
 
 
 class _Handler(OpenAIWire, GeminiWire):
@@ -168,7 +176,7 @@ class FakeProvider:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: TrackedServer | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
 
