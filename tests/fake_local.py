@@ -20,7 +20,6 @@ test can stop a server and start it again at the same address. Requests are reco
 from __future__ import annotations
 
 import hashlib
-import threading
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -139,13 +138,7 @@ class FakeLocalServer(FakeProvider):
         self._stopping.clear()
         self._server = _LocalHTTPServer(self, port if port is not None else self._port or 0)
         self._port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-{self.name.lower().replace(' ', '-')}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = self._server.serve_in_thread(f"fake-{self.name.lower().replace(' ', '-')}")
         return self
 
     def __enter__(self) -> Self:

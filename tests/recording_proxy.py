@@ -188,10 +188,7 @@ class RecordingProxy:
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(self)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="proxy", daemon=True
-            )
-            self._thread.start()
+            self._thread = self._server.serve_in_thread("proxy")
         return self
 
     def stop(self) -> None:
@@ -200,9 +197,7 @@ class RecordingProxy:
         if server is None:
             return
         self._stopping.set()
-        server.shutdown()
-        server.cut_all_connections()
-        server.server_close()
+        server.close()
         if self._thread is not None:
             self._thread.join(timeout=2)
 

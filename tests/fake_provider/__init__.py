@@ -101,6 +101,18 @@ class TrackedServer(ThreadingHTTPServer):
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
 
+    def serve_in_thread(self, name: str) -> threading.Thread:
+        """Serve from a daemon thread (checking for shutdown every 50 ms); returns the thread, started."""
+        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        """Stop serving, cut the open connections, free the port."""
+        self.shutdown()
+        self.cut_all_connections()
+        self.server_close()
+
 
 class _Server(TrackedServer):
     """The fake provider's HTTP server, knowing its provider."""
@@ -187,13 +199,7 @@ class FakeProvider:
         self._stopping.clear()
         self._server = _Server(self)
         self._port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-provider",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = self._server.serve_in_thread("fake-provider")
         return self
 
     def stop(self) -> None:
@@ -202,9 +208,7 @@ class FakeProvider:
         if server is None:
             return
         self._stopping.set()
-        server.shutdown()
-        server.cut_all_connections()
-        server.server_close()
+        server.close()
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
