@@ -21,6 +21,7 @@ from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import (
+    AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
     Attachment,
     ChatKitReq,
@@ -205,10 +206,11 @@ class ChatServer(ChatKitServer[Any]):
             log.info("sent the newest part of a long thread: the oldest items left out to fit")
 
         effort = settings.reasoning_effort.get(target.provider)
+        first_words_sent = asyncio.Event()
         agent = Agent(
             name="ChatKit Desktop",
             instructions=settings.system_prompt,
-            model=llm.make_model(target),
+            model=llm.make_model(target, first_words_sent),
             model_settings=ModelSettings(
                 # The user asked for this effort: it is sent even to a model LiteLLM does not know to think.
                 extra_args={"timeout": settings.request_timeout, "num_retries": 0, "max_retries": 0}
@@ -229,6 +231,9 @@ class ChatServer(ChatKitServer[Any]):
                 elif isinstance(event, ThreadItemDoneEvent) and event.item.id == streaming:
                     streaming = None
                 yield event
+                # Resumed once ChatKit has sent the event to the page.
+                if _says_something(event):
+                    first_words_sent.set()
         except CustomStreamError:
             raise
         except Exception as error:
@@ -312,6 +317,15 @@ async def _fresh_assistant_ids(
             event.item.id = current or context.generate_id("message")
             current = None
         yield event
+
+
+def _says_something(event: ThreadStreamEvent) -> bool:
+    """Whether the event brings words of the answer to the page."""
+    return (
+        isinstance(event, ThreadItemUpdatedEvent)
+        and isinstance(event.update, AssistantMessageContentPartTextDelta)
+        and bool(event.update.delta)
+    )
 
 
 def _has_images(message: UserMessageItem) -> bool:

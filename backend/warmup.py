@@ -52,8 +52,10 @@ async def warm_up(models: ModelLayer, default_model: str) -> None:
     server = await asyncio.start_server(_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     route = Route(model="openai/warm-up", provider="openai", api_key="warm-up", api_base=f"http://127.0.0.1:{port}/v1")
+    nobody_waits = asyncio.Event()
+    nobody_waits.set()
     try:
-        agent = Agent(name="warm-up", instructions="warm up", model=models.make_model(route))
+        agent = Agent(name="warm-up", instructions="warm up", model=models.make_model(route, nobody_waits))
         result = Runner.run_streamed(agent, "warm up", run_config=RunConfig(tracing_disabled=True))
         async for _ in result.stream_events():
             pass
