@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import proxy
+from . import collector, proxy
 from .attachments import MAX_BYTES, AttachmentFiles
 from .config import AppConfig
 from .errors import install_error_handlers
@@ -69,19 +69,24 @@ def create_app(config: AppConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        collector.pause()  # until the loader is done (`backend.collector`)
         await asyncio.to_thread(_open_history, store)
         loader.start()
+        collecting = asyncio.create_task(collector.collect_when_idle(activity))
         sweeping = asyncio.create_task(_sweep_hourly(attachments_folder))
         # Local servers are looked for at once, off the start's path: the picker then knows them.
         looking = asyncio.create_task(local.look(settings_file.effective()))
         yield
         looking.cancel()
         sweeping.cancel()
+        collecting.cancel()
         await asyncio.to_thread(store.close)
 
     app = FastAPI(title="ChatKit Desktop", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     stopping = asyncio.Event()
+    activity = collector.Activity()
     app.add_middleware(EndStreamsOnShutdown, stopping=stopping)
+    app.add_middleware(collector.CountRequests, activity=activity)
     app.add_middleware(SecurityMiddleware, config=config, upload_bytes=MAX_BYTES, import_bytes=MAX_FILE_BYTES)
     # Called by the server (on its event loop) as it starts to stop: open answers end and are saved.
     app.state.end_streams = stopping.set

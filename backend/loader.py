@@ -14,6 +14,7 @@ import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
+from . import collector
 from .keys import SecretStore
 from .local_servers import LocalServers
 from .settings import SettingsFile
@@ -69,9 +70,12 @@ class BackgroundLoader:
         # conversations list took ~40 ms while loading instead of ~2 ms.
         previous = sys.getswitchinterval()
         sys.setswitchinterval(LOADING_SWITCH_INTERVAL)
+        # The garbage collector's passes over what the imports make stop every thread (`backend.collector`).
+        collector.pause()
         try:
             self._load_in_order()
         finally:
+            collector.start_up_done()
             sys.setswitchinterval(previous)
 
     def _load_in_order(self) -> None:
