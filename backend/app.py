@@ -30,7 +30,8 @@ from .routes import attachments, chat, export, imports, models, pages, providers
 from .security import SecurityMiddleware
 from .settings import SettingsFile
 from .shutdown import EndStreamsOnShutdown
-from .store import JsonFileStore, StoreWriteError
+from .store import JsonFileStore
+from .store_errors import StoreWriteError
 from .warmup import build_chatkit_schemas
 
 

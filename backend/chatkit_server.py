@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 
 # Items read per step when walking back through a thread's history (then four times as many, and so on).
 HISTORY_BATCH = 64
+DAMAGED = (
+    "This conversation's file is damaged, so it was moved to the threads/corrupt folder in your data folder"
+    " (nothing was deleted) — start a new conversation."
+)
 
 
 class Converter(ThreadItemConverter):
@@ -201,7 +205,11 @@ class ChatServer(ChatKitServer[Any]):
 
         window = llm.context_window(target.model, settings.context_window or stated_window)
         converter = Converter(self.store, reader, functools.partial(llm.count_tokens, target.model), window)
-        history, dropped = await self._history(thread.id, target, settings.system_prompt, window, llm, converter)
+        try:
+            history, dropped = await self._history(thread.id, target, settings.system_prompt, window, llm, converter)
+        except NotFoundError:
+            # An item of the thread file turned out damaged: the store moved the file aside (nothing is deleted).
+            raise CustomStreamError(DAMAGED, allow_retry=False) from None
         if dropped:
             log.info("sent the newest part of a long thread: the oldest items left out to fit")
 

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from .attachments import AttachmentError
 from .ids import InvalidIdError
 from .security import BodyTooLarge, Unauthorized
-from .store import ReadOnlyThreadError, StoreWriteError, UnsupportedError
+from .store_errors import ReadOnlyThreadError, StoreWriteError, UnsupportedError
 from .thread_index import SearchUnavailable
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from .import_reading import MAX_FILE_BYTES, Opened
 from .import_restore import restore_backup, restore_settings, restore_thread_file
 from .import_writing import Outcome, Target, listing_title, write_conversation
 from .imported import Unreadable
-from .store import StoreWriteError
+from .store_errors import StoreWriteError
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -22,13 +21,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from chatkit.errors import CustomStreamError
 from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import Attachment, Page, ThreadItem, ThreadMetadata, UserMessageItem
 
 from .attachments import AttachmentFiles
 from .fileio import atomic_write_bytes
 from .ids import ID_PATTERN, check_id, new_id
+from .store_errors import ReadOnlyThreadError, StoreWriteError
 from .thread_index import Listed, Source, SourceUnreadable, ThreadIndex
 from .threadfile import (
     NEWER_VERSION_REASON,
@@ -42,31 +41,6 @@ from .threadfile import (
 from .titles import typed_text
 
 log = logging.getLogger(__name__)
-
-
-class ReadOnlyThreadError(Exception):
-    """The thread file has a newer schema than this app knows; it is never overwritten."""
-
-
-class StoreWriteError(CustomStreamError):
-    """A thread file could not be written (disk full, folder not writable); the old file is intact.
-
-    A ChatKit stream error, so ChatKit turns it into an `error` event with this sentence mid-answer.
-    """
-
-    def __init__(self, error: OSError, folder: Path) -> None:
-        if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-            sentence = "Could not save the conversation because the disk is full — free some space, then retry."
-        else:
-            sentence = (
-                f"Could not save the conversation ({error.strerror or type(error).__name__}) — check that "
-                f"{folder} is writable and has free space, then retry."
-            )
-        super().__init__(sentence, allow_retry=True)
-
-
-class UnsupportedError(Exception):
-    """A ChatKit feature this app does not offer yet (widget actions, client tools, dictation)."""
 
 
 class JsonFileStore(Store[Any]):
@@ -171,7 +145,7 @@ class JsonFileStore(Store[Any]):
         except FileNotFoundError:
             return None
         try:
-            parsed = parse(raw, thread_id)
+            parsed = parse(raw, thread_id, every_item=False)
         except CorruptThreadFile as error:
             if not quarantine:
                 raise
@@ -199,6 +173,20 @@ class JsonFileStore(Store[Any]):
             if self._index.pop(path.stem, None) is not None:
                 self._order = None
         self.index.changed([path.stem])
+
+    @contextlib.contextmanager
+    def _using_items(self, thread_id: str) -> Iterator[None]:
+        """Where a thread's items become ChatKit's types: one that does not match the thread format moves the
+        file aside, as a file found damaged when read (items are checked whole when used, `threadfile.parse`)."""
+        try:
+            yield
+        except CorruptThreadFile as error:
+            self._quarantine(self._path(thread_id), str(error))
+            raise NotFoundError(f"thread {thread_id} not found") from None
+
+    def _checked(self, thread_id: str, items: Iterator[ThreadItem]) -> Iterator[ThreadItem]:
+        with self._using_items(thread_id):
+            yield from items
 
     def _write_file(self, tf: ThreadFile) -> None:
         if tf.read_only:
@@ -312,13 +300,16 @@ class JsonFileStore(Store[Any]):
 
     def items_newest_first(self, thread_id: str) -> Iterator[ThreadItem]:
         """The thread's items from the newest back; each is read only when the caller gets to it."""
-        return self._load(thread_id).newest_first()
+        return self._checked(thread_id, self._load(thread_id).newest_first())
 
     def first_user_text(self, thread_id: str) -> str:
         """The text of the thread's first user message ("" if none), for titles."""
-        for data in self._load(thread_id).items:
+        tf = self._load(thread_id)
+        for position, data in enumerate(tf.items):
             if data.get("type") == "user_message":
-                return typed_text(UserMessageItem.model_validate(data))
+                with self._using_items(thread_id):
+                    item = tf.item(position)
+                return typed_text(item) if isinstance(item, UserMessageItem) else ""
         return ""
 
     def thread_file(self, thread_id: str) -> ThreadFile:
@@ -373,7 +364,8 @@ class JsonFileStore(Store[Any]):
             if found is None:
                 raise NotFoundError(f"item {after} not found")
             start = positions.index(found) + 1
-        chosen = [self.attachments.shown_form(tf.item(position)) for position in positions[start : start + limit]]
+        with self._using_items(thread_id):
+            chosen = [self.attachments.shown_form(tf.item(position)) for position in positions[start : start + limit]]
         has_more = start + limit < len(positions)
         return Page(data=chosen, has_more=has_more, after=chosen[-1].id if chosen and has_more else None)
 
@@ -382,7 +374,8 @@ class JsonFileStore(Store[Any]):
         position = tf.position_of(check_id(item_id, "item id"))
         if position is None:
             raise NotFoundError(f"item {item_id} not found")
-        return self.attachments.shown_form(tf.item(position))
+        with self._using_items(thread_id):
+            return self.attachments.shown_form(tf.item(position))
 
     # ---- the ChatKit Store interface -------------------------------------------------------------
 

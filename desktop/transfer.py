@@ -122,7 +122,8 @@ def _import_here(folder: Path, source: Path) -> int:
     from backend.import_reading import ImportRefused, open_import
     from backend.import_writing import Target
     from backend.importing import run_import
-    from backend.store import JsonFileStore, StoreWriteError
+    from backend.store import JsonFileStore
+    from backend.store_errors import StoreWriteError
 
     try:
         opened = open_import(source, source.name)

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from backend.chatkit_server import DAMAGED
 from tests.conftest import OPENAI_KEY
 from tests.fake_provider import FakeProvider
 from tests.harness import (
@@ -198,6 +199,31 @@ def test_corrupt_file_is_moved_aside_and_the_rest_keeps_working(tmp_path: Path, 
         response = app.post({"type": "threads.get_by_id", "params": {"thread_id": second}})
         assert response.status_code == 404
         assert (threads / "corrupt" / f"{second}.json").read_text("utf-8") == "not json at all"
+        assert answer_text(app.send("Still fine?", good)).startswith("You said: Still fine?")
+    finally:
+        app.stop()
+
+
+def test_a_message_to_a_thread_with_a_damaged_item_says_so_and_the_file_is_kept_aside(
+    tmp_path: Path, fake: FakeProvider
+) -> None:
+    app = start(tmp_path, fake)
+    try:
+        good = thread_id_of(app.send("A good conversation"))
+        damaged = thread_id_of(app.send("One to damage"))
+        path = tmp_path / "threads" / f"{damaged}.json"
+        document = json.loads(path.read_text("utf-8"))
+        document["items"][0]["created_at"] = "the day before yesterday"
+        path.write_text(json.dumps(document), "utf-8")
+
+        events = app.send("Are you still there?", damaged)
+        errors = [e for e in events if e["type"] == "error"]
+        assert [e["message"] for e in errors] == [DAMAGED]
+        # Moved aside with everything in it: the damaged item as it was, and the message just sent.
+        kept = json.loads((tmp_path / "threads" / "corrupt" / f"{damaged}.json").read_text("utf-8"))
+        assert kept["items"][0]["created_at"] == "the day before yesterday"
+        assert kept["items"][-1]["content"][0]["text"] == "Are you still there?"
+        assert damaged not in [t["id"] for t in app.call("threads.list", limit=20)["data"]]
         assert answer_text(app.send("Still fine?", good)).startswith("You said: Still fine?")
     finally:
         app.stop()

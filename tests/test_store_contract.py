@@ -5,7 +5,8 @@ temporary data folder, then specifies what only a store over plain files must gu
 
 - after a restart (clean, after a crash, or without the index cache) a new store sees everything;
 - a thread file edited by hand is seen by the next load, and the next save keeps the edit (no stale copy);
-- a corrupt thread file is moved to `threads/corrupt/`, never deleted or overwritten, and reads as missing;
+- a corrupt thread file is moved to `threads/corrupt/`, never deleted or overwritten, and reads as missing (an
+  item damaged inside a file that reads well, when that item is first used);
 - a file written by a newer app version is shown locked and never overwritten;
 - an id that fails `check_id` never touches the disk, whatever the operation.
 """
@@ -28,7 +29,8 @@ from backend.attachments import AttachmentFiles
 from backend.config import AppConfig
 from backend.ids import InvalidIdError
 from backend.search_text import parse
-from backend.store import JsonFileStore, ReadOnlyThreadError
+from backend.store import JsonFileStore
+from backend.store_errors import ReadOnlyThreadError
 from tests.store_contract import CONTEXT, StoreContract, answer, ids, make_thread, user_message
 
 
@@ -250,6 +252,25 @@ class TestJsonFileStore(StoreContract):
         after = reopen(tmp_path)
         assert ids((await after.load_threads(10, None, "desc", CONTEXT)).data) == ["thr_good"]
         assert (tmp_path / "threads" / "corrupt" / "thr_bad.json").read_text("utf-8") == "{ not json"
+
+    async def test_a_thread_with_a_damaged_old_item_opens_at_its_newest_and_goes_aside_when_that_item_is_read(
+        self, store: JsonFileStore, tmp_path: Path
+    ) -> None:
+        added = await self.conversation(store, "thr_damaged", turns=3)
+        path = thread_file(tmp_path, "thr_damaged")
+        document = json.loads(path.read_text("utf-8"))
+        document["items"][0]["content"] = [{"type": "input_text"}]  # a text part without its text
+        path.write_text(json.dumps(document), "utf-8")
+        damaged = path.read_bytes()
+
+        newest = await store.load_thread_items("thr_damaged", None, 2, "desc", CONTEXT)
+        assert ids(newest.data) == added[:-3:-1], "the newest items open, unchecked ones are not read"
+        with pytest.raises(NotFoundError):
+            await store.load_thread_items("thr_damaged", None, 10, "asc", CONTEXT)
+        assert not path.exists()
+        assert (tmp_path / "threads" / "corrupt" / "thr_damaged.json").read_bytes() == damaged, "kept, byte for byte"
+        with pytest.raises(NotFoundError):
+            await store.load_thread("thr_damaged", CONTEXT)
 
     async def test_a_second_corrupt_file_of_the_same_name_does_not_replace_the_first_one_kept_aside(
         self, store: JsonFileStore, tmp_path: Path

@@ -32,7 +32,8 @@ from ..dependencies import AttachmentsDep, LoaderDep, StoreDep
 from ..errors import error_response, malformed
 from ..ids import check_id
 from ..security import require_token
-from ..store import JsonFileStore, ReadOnlyThreadError, StoreWriteError, UnsupportedError
+from ..store import JsonFileStore
+from ..store_errors import ReadOnlyThreadError, StoreWriteError, UnsupportedError
 from ..threadfile import NEWER_VERSION_REASON
 from . import attachments
 
