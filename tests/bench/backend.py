@@ -6,7 +6,9 @@ and threads). It prints figures and asserts nothing. Progress goes to stderr, th
 It measures kept-alive latencies (settings, threads.list and opening a thread with 10,000 threads), starts
 (counted from spawning the process), time to first token through the app against a direct
 `litellm.acompletion(stream=True)` with the very messages the app sent, and one long thread (200 / 1,000 /
-4,000 items) under a local model's 8,192-token window. Everything runs on 127.0.0.1: `chatkit-desktop serve`
+4,000 items) under a local model's 8,192-token window, opened (first for the first time since the start) and
+then sent a message, as from the page. The conversation figures are taken once the search index has caught up
+with the files, as the app runs every day. Everything runs on 127.0.0.1: `chatkit-desktop serve`
 in a subprocess (tests/harness.py) answering with `openai/fake-local-1` from the test suite's fake provider.
 Requests in a series share one `httpx.Client`, so they reuse one kept-alive connection as the page does; the
 first request on a fresh connection is measured apart. Latencies are medians of 20 runs, start figures of 3
@@ -350,6 +352,9 @@ def conversation(fake: FakeProvider, tmp: Path, runs: int, direct: DirectLiteLLM
     sizes_mb = {size: [write_thread(data, tid, size) for tid in ids][0] / 1e6 for size, ids in long_ids.items()}
     app, _ = launch(data, fake)
     check_data(app, long_ids[LONG_SIZES[-1]][0], LONG_SIZES[-1])
+    # A first start on these files indexes them for search in the background (the start rows measure that
+    # case); the figures here are for the app as it runs every day, so they wait for it.
+    app.wait_indexed(timeout=300)
     rows = []
     with app.client() as client:
         wait_chat_ready(client)
@@ -370,13 +375,17 @@ def conversation(fake: FakeProvider, tmp: Path, runs: int, direct: DirectLiteLLM
         app.settings(context_window=8192)  # a local model whose window holds only the newest turns
         for size, ids in long_ids.items():
             note(f"long thread of {size:,} items")
+            # As from the page: a conversation is opened (each for the first time since the start), then a
+            # message is sent to it; opening one again is measured apart.
+            first_opening = [timed(partial(open_thread, client, thread_id)) for thread_id in ids]
             opening = kept_alive(partial(open_thread, client, ids[0]), runs)
             tokens = [first_token(client, add_message(thread_id)) for thread_id in ids]
             token_target, open_target = ("≤ 150 ms", "≤ 20 ms") if size == LONG_SIZES[-1] else ("—", "—")
             what = f"long thread of {size:,} items ({sizes_mb[size]:.1f} MB)"
             rows += [
-                Row(f"first token, {what}, 8,192-token window", median_ms(tokens), token_target),
-                Row(f"open it (get_by_id + newest 100 items), {size:,} items", median_ms(opening), open_target),
+                Row(f"open it the first time since the start, {size:,} items", median_ms(first_opening), open_target),
+                Row(f"open it again (get_by_id + newest 100 items), {size:,} items", median_ms(opening), open_target),
+                Row(f"first token once opened, {what}, 8,192-token window", median_ms(tokens), token_target),
             ]
     app.stop()
     return rows
