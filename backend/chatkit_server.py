@@ -7,6 +7,7 @@ does it; the model layer (LiteLLM) is awaited separately, only when a message is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import logging
@@ -88,13 +89,13 @@ class Converter(ThreadItemConverter):
             items = await asyncio.to_thread(self.store.items_newest_first, thread_id) if listed else None
         except (InvalidIdError, NotFoundError):
             listed, items = None, None
-        if listed is None or items is None:
-            text = MISSING.format(name=tag.text)
-        else:
+        text = MISSING.format(name=tag.text)
+        if listed is not None and items is not None:
             title = str(listed.get("title") or "")
-            text = await asyncio.to_thread(
-                reference_text, tag.text, title, items, self.count_tokens, self.reference_budget
-            )
+            with contextlib.suppress(NotFoundError):  # an item in it found damaged: moved aside, so missing
+                text = await asyncio.to_thread(
+                    reference_text, tag.text, title, items, self.count_tokens, self.reference_budget
+                )
         return ResponseInputTextParam(type="input_text", text=text)
 
     async def assistant_message_to_input(self, item: AssistantMessageItem) -> EasyInputMessageParam:

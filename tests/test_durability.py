@@ -229,6 +229,30 @@ def test_a_message_to_a_thread_with_a_damaged_item_says_so_and_the_file_is_kept_
         app.stop()
 
 
+def test_a_reference_to_a_conversation_with_a_damaged_item_is_answered_and_the_model_told_it_is_missing(
+    tmp_path: Path, fake: FakeProvider
+) -> None:
+    app = start(tmp_path, fake)
+    try:
+        referenced = thread_id_of(app.send("The launch code is tangerine"))
+        path = tmp_path / "threads" / f"{referenced}.json"
+        document = json.loads(path.read_text("utf-8"))
+        document["items"][-1]["content"] = [{"type": "output_text"}]  # an answer part without its text
+        path.write_text(json.dumps(document), "utf-8")
+
+        message = user_input("What was in the other conversation?")
+        tag = {"type": "input_tag", "id": referenced, "text": "Launch", "data": {"thread_id": referenced}}
+        message["content"].append(tag | {"interactive": False})
+        events = app.stream("threads.create", input=message)
+        assert answer_text(events).startswith("You said: What was in the other conversation?")
+        received = "\n".join(m["content"] for m in fake.last_stream().messages)
+        assert "tangerine" not in received
+        assert "could not be found" in received
+        assert (tmp_path / "threads" / "corrupt" / f"{referenced}.json").exists(), "kept aside, never deleted"
+    finally:
+        app.stop()
+
+
 def test_restored_backup_and_deleted_index_lose_nothing(tmp_path: Path, fake: FakeProvider) -> None:
     app = start(tmp_path, fake)
     original = thread_id_of(app.send("Original conversation"))
