@@ -204,6 +204,14 @@ def test_corrupt_file_is_moved_aside_and_the_rest_keeps_working(tmp_path: Path, 
         app.stop()
 
 
+def damage_item(data_dir: Path, thread_id: str, position: int, **fields: Any) -> None:
+    """Change fields of one item in a thread file, by hand, so that it no longer matches the thread format."""
+    path = data_dir / "threads" / f"{thread_id}.json"
+    document = json.loads(path.read_text("utf-8"))
+    document["items"][position].update(fields)
+    path.write_text(json.dumps(document), "utf-8")
+
+
 def test_a_message_to_a_thread_with_a_damaged_item_says_so_and_the_file_is_kept_aside(
     tmp_path: Path, fake: FakeProvider
 ) -> None:
@@ -211,10 +219,7 @@ def test_a_message_to_a_thread_with_a_damaged_item_says_so_and_the_file_is_kept_
     try:
         good = thread_id_of(app.send("A good conversation"))
         damaged = thread_id_of(app.send("One to damage"))
-        path = tmp_path / "threads" / f"{damaged}.json"
-        document = json.loads(path.read_text("utf-8"))
-        document["items"][0]["created_at"] = "the day before yesterday"
-        path.write_text(json.dumps(document), "utf-8")
+        damage_item(tmp_path, damaged, 0, created_at="the day before yesterday")
 
         events = app.send("Are you still there?", damaged)
         errors = [e for e in events if e["type"] == "error"]
@@ -235,10 +240,7 @@ def test_a_reference_to_a_conversation_with_a_damaged_item_is_answered_and_the_m
     app = start(tmp_path, fake)
     try:
         referenced = thread_id_of(app.send("The launch code is tangerine"))
-        path = tmp_path / "threads" / f"{referenced}.json"
-        document = json.loads(path.read_text("utf-8"))
-        document["items"][-1]["content"] = [{"type": "output_text"}]  # an answer part without its text
-        path.write_text(json.dumps(document), "utf-8")
+        damage_item(tmp_path, referenced, -1, content=[{"type": "output_text"}])  # an answer part without its text
 
         message = user_input("What was in the other conversation?")
         tag = {"type": "input_tag", "id": referenced, "text": "Launch", "data": {"thread_id": referenced}}

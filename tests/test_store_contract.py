@@ -55,6 +55,13 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
+def rewrite(path: Path, change: Callable[[dict[str, Any]], Any]) -> None:
+    """Read a thread file's JSON, `change` it in place, write it back (compactly, as another program might)."""
+    document = json.loads(path.read_text("utf-8"))
+    change(document)
+    path.write_text(json.dumps(document), "utf-8")
+
+
 def edit_by_hand(path: Path, replacements: dict[str, str], *, in_place: bool, same_mtime: bool = False) -> None:
     """Change text in a thread file the way a person with an editor would.
 
@@ -258,9 +265,7 @@ class TestJsonFileStore(StoreContract):
     ) -> None:
         added = await self.conversation(store, "thr_damaged", turns=3)
         path = thread_file(tmp_path, "thr_damaged")
-        document = json.loads(path.read_text("utf-8"))
-        document["items"][0]["content"] = [{"type": "input_text"}]  # a text part without its text
-        path.write_text(json.dumps(document), "utf-8")
+        rewrite(path, lambda document: document["items"][0].update(content=[{"type": "input_text"}]))  # no text
         damaged = path.read_bytes()
 
         newest = await store.load_thread_items("thr_damaged", None, 2, "desc", CONTEXT)
@@ -289,9 +294,7 @@ class TestJsonFileStore(StoreContract):
     ) -> None:
         added = await self.conversation(store, "thr_newer", turns=1)
         path = thread_file(tmp_path, "thr_newer")
-        document = json.loads(path.read_text("utf-8"))
-        document["schema_version"] = 2
-        path.write_text(json.dumps(document), "utf-8")
+        rewrite(path, lambda document: document.update(schema_version=2))
         original = path.read_bytes()
 
         thread = await store.load_thread("thr_newer", CONTEXT)
