@@ -9,7 +9,7 @@ import time
 import webbrowser
 from pathlib import Path
 
-from backend import config
+from backend import collector, config
 from backend.providers import KEYED, PROVIDERS
 
 _KEY_VARIABLES = ", ".join(str(PROVIDERS[p].env_key) for p in KEYED)
@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `chatkit-desktop` command."""
     launched = time.perf_counter()
     args = build_parser().parse_args(argv)
+    if args.command not in ("export", "import"):
+        # Every other command starts the app: Python's garbage collector is off until its model layer has loaded,
+        # the imports included (`backend.collector`).
+        collector.pause()
     if args.self_test is not None:
         # Only the verdict line on stdout; warnings and errors still reach stderr.
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
