@@ -116,9 +116,9 @@ def parse(raw: bytes, thread_id: str, *, every_item: bool = True) -> ThreadFile:
     """Read and check a thread file's bytes; raises CorruptThreadFile or NewerUnreadableFile.
 
     With `every_item`, every item is checked whole against ChatKit's types, so a damaged file is found before
-    anything is done with it (what imports need). Without, each item's shape is checked here (an object with an
-    id and a known type) and the rest when the item is used (`ThreadFile.item`): checking 4,000 items whole took
-    twice as long as reading the file, and opening a conversation shows its newest 100.
+    anything is done with it (what imports need). Without, each item's shape is checked here (`_has_item_shape`)
+    and the rest when the item is used (`ThreadFile.item`): checking 4,000 items whole took twice as long as
+    reading the file, and opening a conversation shows its newest 100.
     """
     try:
         data = pydantic_core.from_json(raw)
@@ -146,7 +146,17 @@ def parse(raw: bytes, thread_id: str, *, every_item: bool = True) -> ThreadFile:
 
 
 def _has_item_shape(item: Any) -> bool:
-    return isinstance(item, dict) and isinstance(item.get("id"), str) and item.get("type") in ITEM_TYPES
+    """An object with an id and a known type, whose parts and attachments (what is read of an item without
+    making it ChatKit's type: search, export, deletion) are objects, attachments with ids."""
+    if not (isinstance(item, dict) and isinstance(item.get("id"), str) and item.get("type") in ITEM_TYPES):
+        return False
+    parts, attachments = item.get("content", []), item.get("attachments", [])
+    return (
+        isinstance(parts, list)
+        and isinstance(attachments, list)
+        and all(isinstance(part, dict) for part in parts)
+        and all(isinstance(attached, dict) and isinstance(attached.get("id"), str) for attached in attachments)
+    )
 
 
 Signature = tuple[int, int, int]

@@ -228,6 +228,9 @@ class TestJsonFileStore(StoreContract):
             b'{"schema_version": 1, "thread": {"id": "thr_bad"}, "items": []}',
             b'{"schema_version": 1, "thread": {"id": "thr_bad", "created_at": "2025-03-01T09:30:00Z", '
             b'"status": {"type": "active"}, "metadata": {}}, "items": [{"id": "msg_1"}]}',
+            b'{"schema_version": 1, "thread": {"id": "thr_bad", "created_at": "2025-03-01T09:30:00Z", '
+            b'"status": {"type": "active"}, "metadata": {}}, "items": [{"id": "msg_1", "type": "user_message", '
+            b'"content": ["not a part"]}]}',
             b'{"schema_version": 1, "thread": {"id": "thr_someone_else", "created_at": "2025-03-01T09:30:00Z", '
             b'"status": {"type": "active"}, "metadata": {}}, "items": []}',
         ],
@@ -238,6 +241,7 @@ class TestJsonFileStore(StoreContract):
             "version not a number",
             "thread incomplete",
             "item incomplete",
+            "item's part not an object",
             "another thread's id",
         ],
     )
