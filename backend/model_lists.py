@@ -137,9 +137,7 @@ class ModelLists:
             known = self._load().get(provider)
             # An earlier good list stays in use (offline for a while); the failure is remembered for the status.
             listed = Listed(known.models if known else (), time.time(), str(error))
-        self._load()[provider] = listed
-        # The snapshot is taken here, on the event loop, where the lists change; the thread only writes it.
-        await asyncio.to_thread(self._write, self._snapshot())
+        await self.put(provider, listed)
         return listed
 
     def _load(self) -> dict[str, Listed]:
@@ -165,10 +163,11 @@ class ModelLists:
         except OSError as error:
             log.warning("could not keep the model lists (%s)", error.strerror)
 
-    def put(self, provider: str, listed: Listed) -> None:
-        """Keep a list fetched elsewhere (a check)."""
+    async def put(self, provider: str, listed: Listed) -> None:
+        """Keep a provider's list, in memory and in `model-lists.json` (written off the event loop)."""
         self._load()[provider] = listed
-        self._write(self._snapshot())
+        # The snapshot is taken here, on the event loop, where the lists change; the thread only writes it.
+        await asyncio.to_thread(self._write, self._snapshot())
 
     def forget(self, provider: str) -> None:
         """Drop a provider's list (its address or key changed, or it was removed)."""

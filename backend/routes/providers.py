@@ -159,7 +159,7 @@ async def check_provider(
         models = await fetch(provider, name, base, key)
     except ListError as error:
         return {"ok": False, "message": str(error), "models": None}
-    lists.put(provider, Listed(models, time.time()))
+    await lists.put(provider, Listed(models, time.time()))
     said = "the key works; " if key else ""
     return {"ok": True, "message": f"{name} answered; {said}{_count(models)}.", "models": len(models)}
 
