@@ -166,30 +166,29 @@ def test_settings_usable_at_400_px(browser: Browser, app: RunningApp) -> None:
         ctx.close()
 
 
+def choose_openais_effort(page: Page, shown: str, chosen: str) -> None:
+    """In Settings, OpenAI's editor shows the effort `shown`; `chosen` is picked and saved."""
+    dialog = open_settings(page)
+    row = dialog.locator('.provider[data-provider="openai"]')
+    row.get_by_role("button", name="Edit OpenAI").click()
+    expect(row.get_by_label("Reasoning effort")).to_have_value(shown)
+    row.get_by_label("Reasoning effort").select_option(chosen)
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.locator(".saved-note")).to_have_text("Saved.")
+
+
 def test_a_providers_reasoning_effort_is_chosen_in_its_editor_and_reaches_its_requests(
     page: Page, keyless_app: RunningApp, fake: FakeProvider
 ) -> None:
     open_builtin(page, keyless_app)
-    dialog = open_settings(page)
-    row = dialog.locator('.provider[data-provider="openai"]')
-    row.get_by_role("button", name="Edit OpenAI").click()
-    expect(row.get_by_label("Reasoning effort")).to_have_value("")
-    row.get_by_label("Reasoning effort").select_option("high")
-    dialog.get_by_role("button", name="Save").click()
-    expect(dialog.locator(".saved-note")).to_have_text("Saved.")
+    choose_openais_effort(page, shown="", chosen="high")
     page.keyboard.press("Escape")
     fake.clear()
     send(page, "Think it through.")
     expect(page.locator(".msg-assistant").last).to_contain_text("You said: Think it through.", timeout=ANSWER_TIMEOUT)
     assert fake.last_stream().body["reasoning_effort"] == "high"
 
-    dialog = open_settings(page)
-    row = dialog.locator('.provider[data-provider="openai"]')
-    row.get_by_role("button", name="Edit OpenAI").click()
-    expect(row.get_by_label("Reasoning effort")).to_have_value("high")
-    row.get_by_label("Reasoning effort").select_option("")
-    dialog.get_by_role("button", name="Save").click()
-    expect(dialog.locator(".saved-note")).to_have_text("Saved.")
+    choose_openais_effort(page, shown="high", chosen="")
     assert "openai" not in keyless_app.settings()["settings"]["reasoning_effort"]
 
 

@@ -10,6 +10,8 @@ import { createModelList } from './model-list.js';
 
 const KINDS = { builtin: 'Built-in', local: 'On this computer', custom: 'OpenAI-compatible' };
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+// The efforts Settings accepts (settings.py's `reasoning_effort`), '' leaving it to the model.
+const EFFORTS = { '': 'The model’s own', low: 'Low', medium: 'Medium', high: 'High' };
 
 /** DELETE answers 204 with no body, which `api` cannot parse. */
 async function remove(path) {
@@ -22,8 +24,6 @@ async function remove(path) {
 }
 
 /** A labelled input with a hint and a line for the server's sentence; `control` is what holds the input. */
-const EFFORTS = { '': 'The model’s own', low: 'Low', medium: 'Medium', high: 'High' };
-
 function field(id, label, input, hint, control = input) {
   const error = h('p', { class: 'field-error', id: `${id}-error`, role: 'alert' });
   input.id = id;
